@@ -180,7 +180,7 @@ export class CompactRange {
   root(): Uint8Array {
     if (this.beginIndex !== 0) throw new InvalidRangeError('only a range starting at leaf 0 has a root');
     const n = this.nodeHashes.length;
-    if (n === 0) return EMPTY_ROOT;
+    if (n === 0) return Buffer.from(EMPTY_ROOT);
     let seed = this.nodeHashes[n - 1]!;
     for (let i = n - 2; i >= 0; i--) seed = hashChildren(this.nodeHashes[i]!, seed);
     return seed;

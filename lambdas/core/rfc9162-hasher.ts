@@ -21,8 +21,9 @@ const SCRATCH_SIZE = 64 * 1024 + 1;
 let scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
 const nodeInput = Buffer.allocUnsafe(1 + 2 * HASH_SIZE);
 nodeInput[0] = 0x01;
+const NODE_PREFIX = Buffer.from([0x01]);
 
-/** SHA-256 of the empty string: the root of the empty tree (RFC 9162 §2.1.1). */
+/** SHA-256 of the empty string: the root of the empty tree (RFC 9162 §2.1.1). Shared: copy before mutating. */
 export const EMPTY_ROOT: Uint8Array = Buffer.from(hash('sha256', Buffer.alloc(0), 'binary'), 'binary');
 
 /** Plain SHA-256 of `data`. */
@@ -30,17 +31,29 @@ export function sha256(data: Uint8Array): Buffer {
   return Buffer.from(hash('sha256', data, 'binary'), 'binary');
 }
 
-/** RFC 9162 leaf hash: SHA-256(0x00 ‖ data). */
-export function hashLeaf(data: Uint8Array): Buffer {
+function leafInput(data: Uint8Array): Buffer {
   const n = data.length + 1;
   if (n > scratch.length) scratch = Buffer.allocUnsafe(n);
   scratch[0] = 0x00;
   scratch.set(data, 1);
-  return Buffer.from(hash('sha256', scratch.subarray(0, n), 'binary'), 'binary');
+  return scratch.subarray(0, n);
+}
+
+/** RFC 9162 leaf hash: SHA-256(0x00 ‖ data). */
+export function hashLeaf(data: Uint8Array): Buffer {
+  return Buffer.from(hash('sha256', leafInput(data), 'binary'), 'binary');
+}
+
+/** The RFC 9162 leaf hash as lowercase hex (how entries and the API print it). */
+export function hashLeafHex(data: Uint8Array): string {
+  return hash('sha256', leafInput(data), 'hex');
 }
 
 /** RFC 9162 interior node hash: SHA-256(0x01 ‖ left ‖ right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    return Buffer.from(hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'binary'), 'binary');
+  }
   nodeInput.set(left, 1);
   nodeInput.set(right, 1 + HASH_SIZE);
   return Buffer.from(hash('sha256', nodeInput, 'binary'), 'binary');

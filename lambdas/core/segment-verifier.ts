@@ -18,10 +18,10 @@
  * entry from a forged link needs the next link too.
  */
 import { decodeEntry, GENESIS_PREV_HASH } from './ledger-entry.js';
-import { emptyEntryFields, scanEntryFields } from './entry-fields.js';
+import { emptyEntryFields, scanEntryFields, tenantPattern } from './entry-fields.js';
 import { CompactRange } from './compact-range.js';
 import { CoreError } from './errors.js';
-import { hashLeaf } from './rfc9162-hasher.js';
+import { hashLeafHex } from './rfc9162-hasher.js';
 import type { Finding } from './verification-findings.js';
 
 export interface SegmentOptions {
@@ -65,7 +65,6 @@ export interface SegmentResult {
 interface Pending {
   position: number;
   streamIndex: number;
-  bytes: Buffer;
   leaf: Buffer;
   leafHex: string;
   prevHash: string;
@@ -96,7 +95,7 @@ export class SegmentVerifier {
 
   constructor(options: SegmentOptions) {
     this.tenant = options.tenant;
-    this.tenantBytes = Buffer.from(options.tenant, 'latin1');
+    this.tenantBytes = tenantPattern(options.tenant);
     this.begin = options.begin ?? 0;
     this.expected = this.begin;
     this.window = Math.max(1, options.window ?? 16);
@@ -150,31 +149,29 @@ export class SegmentVerifier {
     const f = this.fields;
     if (this.deep) {
       try {
-        const { entry } = decodeEntry(bytes);
-        f.position = entry.position;
+        decodeEntry(bytes);
       } catch (cause) {
         const message = cause instanceof CoreError ? cause.message : String(cause);
         this.findings.push({ kind: 'MALFORMED', position: undefined, streamIndex, message: `entry #${streamIndex}: ${message}` });
         return undefined;
       }
     }
-    if (!scanEntryFields(bytes, f)) {
+    if (!scanEntryFields(bytes, f, this.tenantBytes)) {
       this.findings.push({ kind: 'MALFORMED', position: undefined, streamIndex, message: `entry #${streamIndex} is not a canonical ledger entry` });
       return undefined;
     }
-    const leaf = hashLeaf(bytes);
-    if (f.tenantEnd - f.tenantStart !== this.tenantBytes.length || bytes.compare(this.tenantBytes, 0, this.tenantBytes.length, f.tenantStart, f.tenantEnd) !== 0) {
+    if (!f.tenantMatches) {
       const found = bytes.toString('utf8', f.tenantStart, f.tenantEnd);
       this.findings.push({ kind: 'WRONG_TENANT', position: f.position, expected: this.tenant, found, message: `entry ${f.position} belongs to tenant ${JSON.stringify(found)}` });
     }
+    const leafHex = hashLeafHex(bytes);
     return {
       position: f.position,
       streamIndex,
-      bytes,
-      leaf,
-      leafHex: leaf.toString('hex'),
+      leaf: Buffer.from(leafHex, 'hex'),
+      leafHex,
       prevHash: bytes.toString('latin1', f.prevHashAt, f.prevHashAt + 64),
-      timestamp: f.timestamp,
+      timestamp: bytes.toString('latin1', f.timestampAt, f.timestampAt + 30),
     };
   }
 

@@ -33,7 +33,7 @@ interface LevelState {
 /**
  * Builds the tiles a batch of appends changes, in memory. Construct it from the
  * tree size the batch starts at and that size's partial tiles (at most one per
- * level), pass `visitor` to every `CompactRange.append` of the batch, then store
+ * level, named by `partialTilesForSize`), pass `visitor` to every `CompactRange.append` of the batch, then store
  * `changedTiles()`. Nodes must arrive in append order; a node at a level that is
  * a multiple of 8 but not the next one of its level raises `InvalidRangeError`.
  *

@@ -202,6 +202,7 @@ export function tilesForSize(size: number): TileRef[] {
  * partialTilesForSize(70_000).map(tilePath); // ['tile/0/273.p/112', 'tile/1/001.p/17', 'tile/2/000.p/1']
  */
 export function partialTilesForSize(size: number): TileRef[] {
+  if (!isIndex(size)) throw new InvalidRangeError(`size ${size} is not a tree size`);
   const tiles: TileRef[] = [];
   for (let level = 0; Math.floor(size / TILE_WIDTH ** level) > 0; level++) {
     const nodes = Math.floor(size / TILE_WIDTH ** level);
@@ -261,7 +262,8 @@ export function tilesForNodes(ids: readonly NodeId[], treeSize: number): TileRef
  * tile as a fallback): tiles only grow by appending, so the prefix is used.
  * Bytes that are shorter than `width` hashes, not whole hashes, or longer than
  * a full tile raise `TileLengthError`. Runs of 2^k hashes are folded pairwise
- * with `hashChildren`, level by level. The hashes are not authenticated here:
+ * with `hashChildren`, level by level; the hashes are fresh Buffers, never views
+ * of a tile. They are not authenticated here:
  * verify the proof built from them against a signed root.
  *
  * @example
@@ -285,7 +287,7 @@ export function hashesFromTiles(ids: readonly NodeId[], treeSize: number, getTil
       fetched.set(path, bytes);
     }
     let run: Uint8Array[] = [];
-    for (let i = start; i < start + count; i++) run.push(new Uint8Array(bytes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE)));
+    for (let i = start; i < start + count; i++) run.push(Buffer.from(bytes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE)));
     while (run.length > 1) {
       const next: Uint8Array[] = [];
       for (let i = 0; i < run.length; i += 2) next.push(hashChildren(run[i]!, run[i + 1]!));

@@ -1,0 +1,193 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EMPTY_ROOT, HASH_SIZE, hashChildren, hashLeaf, hashLeafHex, sha256 } from '../../lambdas/core/rfc9162-hasher.js';
+import { refHashChildren, refHashLeaf, refSha256 } from './reference-merkle.js';
+
+// Published known answers, read from ../shared/vectors/rfc6962-8leaf.json:
+// github.com/transparency-dev/merkle @ 417fb0c314750d94e53942e9f92e79b6d35915db,
+// testonly/constants.go (LeafInputs, NodeHashes, RootHashes) and
+// rfc6962/rfc6962_test.go (TestRFC6962Hasher: empty leaf, leaf "L123456", node "N123"/"N456").
+interface Rfc6962Vectors {
+  leaves: string[];
+  rootsBySize: string[];
+  nodeHashesByLevel: string[][];
+  hasher: { emptyRoot: string; emptyLeaf: string; leaf_L123456: string; children_N123_N456: string };
+}
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const vectors = JSON.parse(
+  readFileSync(path.resolve(repoRoot, '..', 'shared', 'vectors', 'rfc6962-8leaf.json'), 'utf8'),
+) as Rfc6962Vectors;
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const bytes32 = fc.uint8Array({ minLength: HASH_SIZE, maxLength: HASH_SIZE });
+
+describe('EMPTY_ROOT', () => {
+  it('is the published RFC 6962 empty-tree root, SHA-256 of nothing', () => {
+    // Act
+    const got = hex(EMPTY_ROOT);
+    // Assess
+    expect(got).toBe(vectors.hasher.emptyRoot);
+    expect(got).toBe(vectors.rootsBySize[0]);
+  });
+});
+
+describe('sha256', () => {
+  it('hashes the empty string to the published empty root', () => {
+    // Act
+    const got = sha256(new Uint8Array(0));
+    // Assess
+    expect(hex(got)).toBe(vectors.hasher.emptyRoot);
+  });
+
+  it('agrees with node:crypto createHash on arbitrary input', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (data) => {
+        // Act
+        const got = sha256(data);
+        // Assess
+        expect(hex(got)).toBe(hex(refSha256(data)));
+      }),
+    );
+  });
+});
+
+describe('hashLeaf', () => {
+  it('hashes the empty leaf to the published value', () => {
+    // Act
+    const got = hashLeaf(new Uint8Array(0));
+    // Assess
+    expect(hex(got)).toBe(vectors.hasher.emptyLeaf);
+  });
+
+  it('hashes leaf "L123456" to the published value', () => {
+    // Act
+    const got = hashLeaf(utf8('L123456'));
+    // Assess
+    expect(hex(got)).toBe(vectors.hasher.leaf_L123456);
+  });
+
+  it.each(vectors.leaves.map((leaf, i) => ({ leaf, i })))('hashes RFC 6962 test leaf $i ("$leaf") to its published level-0 node hash', ({ leaf, i }) => {
+    // Act
+    const got = hashLeaf(Buffer.from(leaf, 'hex'));
+    // Assess
+    expect(hex(got)).toBe(vectors.nodeHashesByLevel[0]![i]);
+  });
+
+  it('equals SHA-256(0x00 ‖ data) for arbitrary data', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (data) => {
+        // Act
+        const got = hashLeaf(data);
+        // Assess
+        expect(hex(got)).toBe(hex(refHashLeaf(data)));
+      }),
+    );
+  });
+
+  it('hashes inputs larger than its 64 KiB scratch buffer, and smaller ones afterwards', () => {
+    // Prepare
+    const large = new Uint8Array(200_000).map((_, i) => i * 7);
+    const small = utf8('L123456');
+    // Act
+    const gotLarge = hashLeaf(large);
+    const gotSmall = hashLeaf(small);
+    // Assess
+    expect(hex(gotLarge)).toBe(hex(refHashLeaf(large)));
+    expect(hex(gotSmall)).toBe(vectors.hasher.leaf_L123456);
+  });
+
+  it('returns a fresh buffer that later calls do not overwrite', () => {
+    // Prepare
+    const first = hashLeaf(utf8('L123456'));
+    // Act
+    hashLeaf(utf8('something else'));
+    hashChildren(first, first);
+    // Assess
+    expect(hex(first)).toBe(vectors.hasher.leaf_L123456);
+  });
+});
+
+describe('hashLeafHex', () => {
+  it('prints the published hash of leaf "L123456" as lowercase hex', () => {
+    // Act
+    const got = hashLeafHex(utf8('L123456'));
+    // Assess
+    expect(got).toBe(vectors.hasher.leaf_L123456);
+  });
+
+  it('equals the hex of SHA-256(0x00 ‖ data) for arbitrary data', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (data) => {
+        // Act
+        const got = hashLeafHex(data);
+        // Assess
+        expect(got).toBe(hex(refHashLeaf(data)));
+      }),
+    );
+  });
+});
+
+describe('hashChildren', () => {
+  it.each(vectors.nodeHashesByLevel.slice(1).map((nodes, i) => ({ level: i + 1, nodes })))(
+    'rebuilds every published level-$level node of the RFC 6962 tree from its children',
+    ({ level, nodes }) => {
+      // Prepare
+      const children = vectors.nodeHashesByLevel[level - 1]!.map((h) => Buffer.from(h, 'hex'));
+      // Act
+      const got = nodes.map((_, j) => hex(hashChildren(children[2 * j]!, children[2 * j + 1]!)));
+      // Assess
+      expect(got).toEqual(nodes);
+    },
+  );
+
+  // Go's TestRFC6962Hasher uses 4-byte children: the fast 65-byte input buffer
+  // must not be used for them (a regression test for stale bytes).
+  it('hashes "N123" and "N456" to the published value', () => {
+    // Act
+    const got = hashChildren(utf8('N123'), utf8('N456'));
+    // Assess
+    expect(hex(got)).toBe(vectors.hasher.children_N123_N456);
+  });
+
+  it('equals SHA-256(0x01 ‖ left ‖ right) for arbitrary 32-byte children', () => {
+    fc.assert(
+      fc.property(bytes32, bytes32, (left, right) => {
+        // Act
+        const got = hashChildren(left, right);
+        // Assess
+        expect(hex(got)).toBe(hex(refHashChildren(left, right)));
+      }),
+    );
+  });
+
+  it('is domain-separated from hashLeaf: a leaf whose data is left ‖ right hashes differently', () => {
+    fc.assert(
+      fc.property(bytes32, bytes32, (left, right) => {
+        // Act
+        const node = hashChildren(left, right);
+        const leaf = hashLeaf(Buffer.concat([left, right]));
+        // Assess
+        expect(hex(node)).not.toBe(hex(leaf));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('is order-sensitive', () => {
+    fc.assert(
+      fc.property(bytes32, bytes32, (left, right) => {
+        // Prepare
+        fc.pre(hex(left) !== hex(right));
+        // Act
+        const forward = hashChildren(left, right);
+        const backward = hashChildren(right, left);
+        // Assess
+        expect(hex(forward)).not.toBe(hex(backward));
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
