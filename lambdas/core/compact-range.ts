@@ -11,7 +11,7 @@
  */
 import { InvalidRangeError } from './errors.js';
 import { bitLength, isIndex, lowBits, onesCount, shiftLeft, shiftRight, trailingZeros, xor } from './bits.js';
-import { EMPTY_ROOT, hashChildren } from './rfc9162-hasher.js';
+import { EMPTY_ROOT, HASH_SIZE, hashChildren } from './rfc9162-hasher.js';
 
 /** The root of the perfect subtree over leaves [index·2^level, (index+1)·2^level). */
 export interface NodeId {
@@ -117,10 +117,28 @@ export class CompactRange {
     return [...this.nodeHashes];
   }
 
-  /** Appends one leaf hash; the visitor sees the leaf and every node completed by it. */
+  /**
+   * Appends one leaf hash; the visitor sees the leaf and every node completed
+   * by it. For a range from leaf 0 (the writer's and the verifier's hot path)
+   * the new leaf merges once per trailing one bit of the old end, each time
+   * with the last stored node, so no merge path needs computing.
+   */
   append(leafHash: Uint8Array, visitor?: NodeVisitor): void {
+    if (leafHash.length !== HASH_SIZE) throw new InvalidRangeError(`leaf hash of ${leafHash.length} bytes; expected ${HASH_SIZE}`);
     visitor?.({ level: 0, index: this.endIndex }, leafHash);
-    this.appendImpl(this.endIndex + 1, leafHash, [], visitor);
+    if (this.beginIndex !== 0) {
+      this.appendImpl(this.endIndex + 1, leafHash, [], visitor);
+      return;
+    }
+    let seed = leafHash;
+    let index = this.endIndex;
+    for (let level = 1; index % 2 === 1; level++) {
+      seed = hashChildren(this.nodeHashes.pop()!, seed);
+      index = (index - 1) / 2;
+      visitor?.({ level, index }, seed);
+    }
+    this.nodeHashes.push(seed);
+    this.endIndex += 1;
   }
 
   /** Appends the adjacent range `other` ([this.end, other.end)). */

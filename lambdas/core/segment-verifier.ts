@@ -180,11 +180,17 @@ export class SegmentVerifier {
     const q = this.pending;
     let i = q.length;
     while (i > 0 && q[i - 1]!.position > item.position) i--;
-    q.splice(i, 0, item);
+    if (i === q.length) q.push(item);
+    else q.splice(i, 0, item);
   }
 
   private drain(final: boolean): void {
     const q = this.pending;
+    // In-order storage, the common case: the held entry has its successor behind it.
+    while (q.length === 2 && q[0]!.position === this.expected && q[1]!.position === this.expected + 1) {
+      const item = q.shift()!;
+      this.accept(item, [item]);
+    }
     while (q.length > 0) {
       const first = q[0]!.position;
       const full = q.length > this.window;
