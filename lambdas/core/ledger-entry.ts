@@ -58,6 +58,13 @@ export const systemPayloadSchema = z.strictObject({
   }),
 });
 
+/** Objects parsed from JSON may carry an own "__proto__" key that copying would turn into a prototype. */
+function hasProtoKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasProtoKey);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.keys(value).some((k) => k === '__proto__' || hasProtoKey((value as Record<string, unknown>)[k]));
+}
+
 export const operationSchema = z.enum(['CREATE', 'UPDATE', 'DELETE', 'SYSTEM']);
 
 export const entrySchema = z
@@ -94,8 +101,24 @@ export interface EncodedEntry {
   readonly leafHash: Uint8Array;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** RFC 8785 text of a validated entry; canonicalize's own errors (e.g. lone surrogates) become InvalidEntryError. */
+function canonical(entry: Entry): string {
+  let text: string | undefined;
+  try {
+    text = canonicalize(entry);
+  } catch (cause) {
+    throw new InvalidEntryError(`entry cannot be canonicalized: ${(cause as Error).message}`, { cause });
+  }
+  if (text === undefined) throw new InvalidEntryError('entry cannot be canonicalized');
+  return text;
+}
+
 /** Validates an entry; the error lists every problem with its field path. */
 export function parseEntry(value: unknown): Entry {
+  // Checked on the raw input: parsing copies objects, turning such a key into a prototype.
+  if (hasProtoKey(value)) throw new InvalidEntryError('invalid entry: "__proto__" is not allowed as a key');
   const result = entrySchema.safeParse(value);
   if (!result.success) {
     const detail = result.error.issues.map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`).join('; ');
@@ -112,8 +135,7 @@ export function parseEntry(value: unknown): Entry {
  */
 export function encodeEntry(value: Entry): EncodedEntry {
   const entry = parseEntry(value);
-  const text = canonicalize(entry);
-  if (text === undefined) throw new InvalidEntryError('entry cannot be canonicalized');
+  const text = canonical(entry);
   const bytes = new Uint8Array(Buffer.from(text, 'utf8'));
   if (bytes.length > MAX_ENTRY_BYTES) throw new EntryTooLargeError(bytes.length, MAX_ENTRY_BYTES + 1);
   return { entry, bytes, leafHash: hashLeaf(bytes) };
@@ -126,7 +148,12 @@ export function encodeEntry(value: Entry): EncodedEntry {
  */
 export function decodeEntry(bytes: Uint8Array): EncodedEntry {
   if (bytes.length > MAX_ENTRY_BYTES) throw new EntryTooLargeError(bytes.length, MAX_ENTRY_BYTES + 1);
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch (cause) {
+    throw new InvalidEntryError('entry bytes are not well-formed UTF-8', { cause });
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -134,9 +161,12 @@ export function decodeEntry(bytes: Uint8Array): EncodedEntry {
     throw new InvalidEntryError('entry bytes are not JSON', { cause });
   }
   const entry = parseEntry(value);
-  if (canonicalize(entry) !== text) throw new InvalidEntryError('entry bytes are not in RFC 8785 canonical form');
+  if (canonical(entry) !== text) throw new InvalidEntryError('entry bytes are not in RFC 8785 canonical form');
   return { entry, bytes, leafHash: hashLeaf(bytes) };
 }
+
+/** 9999-12-31T23:59:59.999999999Z: the last instant RFC 3339's four-digit year can write. */
+const MAX_TIMESTAMP_NANOS = 253_402_300_799_999_999_999n;
 
 /** Nanoseconds since the Unix epoch of an entry timestamp, or undefined when malformed. */
 export function parseTimestamp(text: string): bigint | undefined {
@@ -152,7 +182,7 @@ export function parseTimestamp(text: string): bigint | undefined {
 
 /** RFC 3339 UTC text with nine fractional digits for nanoseconds since the epoch. */
 export function formatTimestamp(nanos: bigint): string {
-  if (nanos < 0n) throw new InvalidEntryError('timestamps before 1970 are not supported');
+  if (nanos < 0n || nanos > MAX_TIMESTAMP_NANOS) throw new InvalidEntryError('timestamps must lie between 1970-01-01 and 9999-12-31');
   const ms = Number(nanos / 1_000_000n);
   const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
   const fraction = (nanos % 1_000_000_000n).toString().padStart(9, '0');
