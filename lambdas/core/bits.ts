@@ -58,11 +58,6 @@ export function lowBits(x: number, k: number): number {
   return k >= 53 ? x : x % 2 ** k;
 }
 
-/** Whether bit k of x is set. */
-export function bitAt(x: number, k: number): boolean {
-  return shiftRight(x, k) % 2 === 1;
-}
-
 /** True for a non-negative safe integer. */
 export function isIndex(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;

@@ -14,7 +14,7 @@ import { CompactRange } from './compact-range.js';
 import { CoreError } from './errors.js';
 import { verifyConsistency } from './merkle-proof.js';
 import { CheckpointOriginMismatchError, InvalidSignatureError, UnverifiedNoteError } from './note-errors.js';
-import { classifyLinks, SegmentVerifier, type SegmentOptions, type SegmentResult } from './segment-verifier.js';
+import { acceptTail, classifyLinks, SegmentVerifier, type SegmentOptions, type SegmentResult } from './segment-verifier.js';
 import type { NoteVerifier } from './signed-note.js';
 import type { Finding } from './verification-findings.js';
 
@@ -67,6 +67,7 @@ function rootAt(segments: readonly SegmentResult[], size: number): Uint8Array | 
   if (size === 0) return CompactRange.empty().root();
   let range: CompactRange | undefined;
   for (const seg of segments) {
+    if (seg.end === seg.begin) continue;
     const part = seg.cuts.get(size) ?? (seg.end <= size ? seg.range : undefined);
     if (part === undefined || part.begin !== (range?.end ?? 0)) return undefined;
     if (range === undefined) range = part.clone();
@@ -76,15 +77,61 @@ function rootAt(segments: readonly SegmentResult[], size: number): Uint8Array | 
   return undefined;
 }
 
+/** Segments in storage order, stream indices made log-wide, undecided tails settled. */
+function prepare(results: readonly SegmentResult[], checkpoint: Checkpoint | undefined): SegmentResult[] {
+  const segments = [...results].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let offset = 0;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const shift = offset;
+    offset += seg.pushed;
+    if (shift === 0) continue;
+    const findings = seg.findings.map((f) => ('streamIndex' in f && f.streamIndex !== undefined ? { ...f, streamIndex: f.streamIndex + shift } : f));
+    const tail = seg.tail && { ...seg.tail, candidates: seg.tail.candidates.map((c) => ({ ...c, streamIndex: c.streamIndex + shift })) };
+    segments[i] = { ...seg, findings, ...(tail ? { tail } : {}) };
+  }
+  for (let i = 0; i < segments.length; i++) {
+    const tail = segments[i]!.tail;
+    if (tail !== undefined) segments[i] = acceptTail(segments[i]!, settleTail(segments, i, checkpoint));
+  }
+  return segments;
+}
+
+/**
+ * Which of the entries claiming a segment's last position is the genuine one:
+ * the one the next segment's first entry links to, else (at the checkpoint's
+ * last position) the one that yields the signed root, else the one that links
+ * to its predecessor, else the first stored.
+ */
+function settleTail(segments: readonly SegmentResult[], i: number, checkpoint: Checkpoint | undefined): number {
+  const seg = segments[i]!;
+  const tail = seg.tail!;
+  const next = segments.slice(i + 1).find((s) => s.firstPosition !== undefined);
+  const linked = next?.firstPosition === tail.position + 1 ? tail.candidates.findIndex((c) => c.leafHex === next.firstPrevHash) : -1;
+  if (linked >= 0) return linked;
+  if (checkpoint?.size === tail.position + 1) {
+    const others = segments.filter((_, j) => j !== i);
+    const signed = tail.candidates.findIndex((_, k) => {
+      const root = rootAt([...others, acceptTail(seg, k)].sort((a, b) => a.begin - b.begin || a.end - b.end), checkpoint.size);
+      return root !== undefined && bytesEqual(root, checkpoint.rootHash);
+    });
+    if (signed >= 0) return signed;
+  }
+  return Math.max(0, tail.candidates.findIndex((c) => c.prevHash === tail.prevLeafHash));
+}
+
 /**
  * Combines segment results (any order; they must cover [0, n) between them)
  * into the findings of the whole log, checked against the opened checkpoints.
+ * Classification is exact within segments; a tamper that straddles a segment
+ * border (two swapped entries on either side) is still reported, but may be
+ * named as a deletion plus an insertion rather than a reordering.
  */
 export function combineSegments(
   results: readonly SegmentResult[],
   context: { readonly checkpoint?: Checkpoint; readonly previous?: Checkpoint; readonly consistencyProof?: readonly Uint8Array[] },
 ): { findings: Finding[]; size: number; root: string | undefined } {
-  const segments = [...results].sort((a, b) => a.begin - b.begin);
+  const segments = prepare(results, context.checkpoint);
   const findings: Finding[] = segments.flatMap((s) => s.findings);
   const broken: number[] = [];
   let end = 0;
@@ -93,9 +140,10 @@ export function combineSegments(
     if (seg.begin > end) findings.push({ kind: 'DELETED_ENTRIES', from: end, to: seg.begin, message: `entries ${end}..${seg.begin - 1} are missing` });
     if (seg.end === seg.begin) continue;
     if (last !== undefined && seg.begin === end && seg.begin > 0) {
-      if (seg.firstPrevHash !== last.lastLeafHash) broken.push(seg.begin);
+      // A segment that starts with a gap has already reported it; its first link cannot be checked.
+      if (seg.firstPosition === seg.begin && seg.firstPrevHash !== last.lastLeafHash) broken.push(seg.begin);
       if (seg.firstTimestamp !== undefined && last.lastTimestamp !== undefined && seg.firstTimestamp <= last.lastTimestamp) {
-        findings.push({ kind: 'TIMESTAMP_REGRESSION', position: seg.begin, previous: last.lastTimestamp, found: seg.firstTimestamp, message: `entry ${seg.begin} is timestamped ${seg.firstTimestamp}, not after ${last.lastTimestamp}` });
+        findings.push({ kind: 'TIMESTAMP_REGRESSION', position: seg.firstPosition ?? seg.begin, previous: last.lastTimestamp, found: seg.firstTimestamp, message: `entry ${seg.firstPosition ?? seg.begin} is timestamped ${seg.firstTimestamp}, not after ${last.lastTimestamp}` });
       }
     }
     broken.push(...seg.brokenLinks);

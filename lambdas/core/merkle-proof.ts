@@ -10,7 +10,7 @@
  */
 import { bytesEqual } from './bytes.js';
 import { InvalidProofError, InvalidRangeError } from './errors.js';
-import { bitAt, bitLength, isIndex, onesCount, shiftRight, trailingZeros, xor } from './bits.js';
+import { bitLength, isIndex, onesCount, shiftRight, trailingZeros, xor } from './bits.js';
 import { rangeNodes, rangeSize, nodeCoverage, type NodeId } from './compact-range.js';
 import { HASH_SIZE, hashChildren } from './rfc9162-hasher.js';
 
@@ -110,7 +110,10 @@ function checkSizes(size1: number, size2: number): void {
 }
 
 function checkHashes(proof: readonly Uint8Array[], ...hashes: Uint8Array[]): void {
-  for (const h of proof.concat(hashes)) {
+  for (const h of proof) {
+    if (h.length !== HASH_SIZE) throw new InvalidProofError(`proof hash of ${h.length} bytes; expected ${HASH_SIZE}`);
+  }
+  for (const h of hashes) {
     if (h.length !== HASH_SIZE) throw new InvalidProofError(`hash of ${h.length} bytes; expected ${HASH_SIZE}`);
   }
 }
@@ -125,22 +128,24 @@ function decomposeInclusion(index: number, size: number): { inner: number; borde
   return { inner, border: onesCount(shiftRight(index, inner)) };
 }
 
-function chainInner(seed: Uint8Array, proof: readonly Uint8Array[], index: number): Uint8Array {
-  proof.forEach((h, i) => {
-    seed = bitAt(index, i) ? hashChildren(h, seed) : hashChildren(seed, h);
-  });
+/**
+ * Folds proof[from, to) into seed along the path of `index` (bit i of index
+ * says whether the node at that level is a right child). With `leftOnly`, only
+ * left siblings are taken: the hash of the same subtree at the older size.
+ */
+function chainInner(seed: Uint8Array, proof: readonly Uint8Array[], from: number, to: number, index: number, leftOnly = false): Uint8Array {
+  let bits = index;
+  for (let i = from; i < to; i++) {
+    if (bits % 2 === 1) seed = hashChildren(proof[i]!, seed);
+    else if (!leftOnly) seed = hashChildren(seed, proof[i]!);
+    bits = Math.floor(bits / 2);
+  }
   return seed;
 }
 
-function chainInnerRight(seed: Uint8Array, proof: readonly Uint8Array[], index: number): Uint8Array {
-  proof.forEach((h, i) => {
-    if (bitAt(index, i)) seed = hashChildren(h, seed);
-  });
-  return seed;
-}
-
-function chainBorderRight(seed: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
-  for (const h of proof) seed = hashChildren(h, seed);
+/** Folds proof[from, …) into seed as left siblings along the right border. */
+function chainBorderRight(seed: Uint8Array, proof: readonly Uint8Array[], from: number): Uint8Array {
+  for (let i = from; i < proof.length; i++) seed = hashChildren(proof[i]!, seed);
   return seed;
 }
 
@@ -152,7 +157,7 @@ export function rootFromInclusionProof(index: number, size: number, leafHash: Ui
   if (proof.length !== inner + border) {
     throw new InvalidProofError(`inclusion proof for ${index} in ${size} has ${proof.length} hashes; expected ${inner + border}`);
   }
-  return chainBorderRight(chainInner(leafHash, proof.slice(0, inner), index), proof.slice(inner));
+  return chainBorderRight(chainInner(leafHash, proof, 0, inner, index), proof, inner);
 }
 
 /**
@@ -196,10 +201,9 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
   if (proof.length !== start + inner + decomposed.border) {
     throw new InvalidProofError(`consistency proof ${size1}→${size2} has ${proof.length} hashes; expected ${start + inner + decomposed.border}`);
   }
-  const rest = proof.slice(start);
   const mask = shiftRight(size1 - 1, shift);
-  const hash1 = chainBorderRight(chainInnerRight(seed, rest.slice(0, inner), mask), rest.slice(inner));
+  const hash1 = chainBorderRight(chainInner(seed, proof, start, start + inner, mask, true), proof, start + inner);
   if (!bytesEqual(hash1, root1)) throw new InvalidProofError('consistency proof does not lead to the first root');
-  const hash2 = chainBorderRight(chainInner(seed, rest.slice(0, inner), mask), rest.slice(inner));
+  const hash2 = chainBorderRight(chainInner(seed, proof, start, start + inner, mask), proof, start + inner);
   if (!bytesEqual(hash2, root2)) throw new InvalidProofError('consistency proof does not lead to the second root');
 }

@@ -6,7 +6,7 @@
  */
 import { fromHex, toHex } from './bytes.js';
 import { CompactRange } from './compact-range.js';
-import type { SegmentResult } from './segment-verifier.js';
+import type { SegmentResult, SegmentTail } from './segment-verifier.js';
 import type { Finding } from './verification-findings.js';
 
 export interface RangeJson {
@@ -20,6 +20,7 @@ export interface SegmentResultJson {
   readonly end: number;
   readonly range: RangeJson;
   readonly cuts: ReadonlyArray<readonly [number, RangeJson]>;
+  readonly firstPosition: number | null;
   readonly firstPrevHash: string | null;
   readonly firstTimestamp: string | null;
   readonly lastLeafHash: string | null;
@@ -27,6 +28,13 @@ export interface SegmentResultJson {
   readonly brokenLinks: readonly number[];
   readonly findings: readonly Finding[];
   readonly pushed: number;
+  readonly tail: SegmentTailJson | null;
+}
+
+/** The undecided tail in JSON: undefined values become null. */
+export interface SegmentTailJson extends Omit<SegmentTail, 'prevLeafHash' | 'prevTimestamp'> {
+  readonly prevLeafHash: string | null;
+  readonly prevTimestamp: string | null;
 }
 
 function rangeToJson(range: CompactRange): RangeJson {
@@ -43,6 +51,7 @@ export function segmentResultToJson(result: SegmentResult): SegmentResultJson {
     end: result.end,
     range: rangeToJson(result.range),
     cuts: [...result.cuts].map(([size, range]) => [size, rangeToJson(range)] as const),
+    firstPosition: result.firstPosition ?? null,
     firstPrevHash: result.firstPrevHash ?? null,
     firstTimestamp: result.firstTimestamp ?? null,
     lastLeafHash: result.lastLeafHash ?? null,
@@ -50,6 +59,7 @@ export function segmentResultToJson(result: SegmentResult): SegmentResultJson {
     brokenLinks: result.brokenLinks,
     findings: result.findings,
     pushed: result.pushed,
+    tail: result.tail ? { ...result.tail, prevLeafHash: result.tail.prevLeafHash ?? null, prevTimestamp: result.tail.prevTimestamp ?? null } : null,
   };
 }
 
@@ -59,6 +69,7 @@ export function segmentResultFromJson(json: SegmentResultJson): SegmentResult {
     end: json.end,
     range: rangeFromJson(json.range),
     cuts: new Map(json.cuts.map(([size, range]) => [size, rangeFromJson(range)])),
+    firstPosition: json.firstPosition ?? undefined,
     firstPrevHash: json.firstPrevHash ?? undefined,
     firstTimestamp: json.firstTimestamp ?? undefined,
     lastLeafHash: json.lastLeafHash ?? undefined,
@@ -66,5 +77,6 @@ export function segmentResultFromJson(json: SegmentResultJson): SegmentResult {
     brokenLinks: json.brokenLinks,
     findings: json.findings,
     pushed: json.pushed,
+    ...(json.tail ? { tail: { ...json.tail, prevLeafHash: json.tail.prevLeafHash ?? undefined, prevTimestamp: json.tail.prevTimestamp ?? undefined } } : {}),
   };
 }

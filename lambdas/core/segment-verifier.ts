@@ -49,6 +49,8 @@ export interface SegmentResult {
   readonly range: CompactRange;
   /** Compact ranges [begin, s) for each requested cut s reached. */
   readonly cuts: ReadonlyMap<number, CompactRange>;
+  /** Position of the first accepted entry: begin, unless the segment starts with a gap. */
+  readonly firstPosition: number | undefined;
   /** prevHash of the first accepted entry (checked by the combine step when begin > 0). */
   readonly firstPrevHash: string | undefined;
   readonly firstTimestamp: string | undefined;
@@ -60,6 +62,31 @@ export interface SegmentResult {
   readonly findings: readonly Finding[];
   /** Entries pushed (including rejected ones). */
   readonly pushed: number;
+  /**
+   * Set when the segment ends with two or more entries claiming its last
+   * position and nothing inside it tells which one the chain continues from:
+   * the combine step decides with the next segment's first link or with the
+   * signed root (`acceptTail`). `end` and `range` then stop before it.
+   */
+  readonly tail?: SegmentTail;
+}
+
+/** The undecided last position of a segment. */
+export interface SegmentTail {
+  readonly position: number;
+  readonly candidates: readonly TailCandidate[];
+  /** Leaf hash (hex) and timestamp of the entry before it, when known. */
+  readonly prevLeafHash: string | undefined;
+  readonly prevTimestamp: string | undefined;
+  /** Whether a cut was requested right after it. */
+  readonly cutAfter: boolean;
+}
+
+export interface TailCandidate {
+  readonly leafHex: string;
+  readonly prevHash: string;
+  readonly timestamp: string;
+  readonly streamIndex: number;
 }
 
 interface Pending {
@@ -89,7 +116,9 @@ export class SegmentVerifier {
   private pushed = 0;
   private prevLeafHex: string | undefined;
   private prevTimestamp: string | undefined;
+  private firstPosition: number | undefined;
   private firstPrevHash: string | undefined;
+  private tail: SegmentTail | undefined;
   private firstTimestamp: string | undefined;
   private deletedRanges: Array<[number, number]> = [];
 
@@ -135,6 +164,7 @@ export class SegmentVerifier {
       end: this.expected,
       range: this.range,
       cuts: this.cuts,
+      firstPosition: this.firstPosition,
       firstPrevHash: this.firstPrevHash,
       firstTimestamp: this.firstTimestamp,
       lastLeafHash: this.expected > this.begin ? this.prevLeafHex : undefined,
@@ -142,6 +172,7 @@ export class SegmentVerifier {
       brokenLinks: this.brokenLinks,
       findings: this.findings,
       pushed: this.pushed,
+      ...(this.tail ? { tail: this.tail } : {}),
     };
   }
 
@@ -207,6 +238,16 @@ export class SegmentVerifier {
       const successor = n < q.length && q[n]!.position === first + 1 ? q[n] : undefined;
       if (n === q.length && !full && !final) return; // wait for a successor to decide
       const candidates = q.splice(0, n);
+      if (n > 1 && successor === undefined && q.length === 0 && final) {
+        this.tail = {
+          position: first,
+          candidates: candidates.map(({ leafHex, prevHash, timestamp, streamIndex }) => ({ leafHex, prevHash, timestamp, streamIndex })),
+          prevLeafHash: this.prevLeafHex,
+          prevTimestamp: this.prevTimestamp,
+          cutAfter: this.cutAt.has(first + 1),
+        };
+        return;
+      }
       this.accept(this.choose(candidates, successor), candidates);
     }
   }
@@ -225,7 +266,8 @@ export class SegmentVerifier {
       if (other !== chosen) this.inserted(other);
     }
     const p = chosen.position;
-    if (this.expected === this.begin) {
+    if (this.firstPosition === undefined) {
+      this.firstPosition = p;
       this.firstPrevHash = chosen.prevHash;
       this.firstTimestamp = chosen.timestamp;
     }
@@ -267,7 +309,8 @@ export function classifyLinks(brokenLinks: readonly number[], lastPosition: numb
   for (let i = 0; i < brokenLinks.length; i++) {
     const p = brokenLinks[i]!;
     if (brokenLinks[i + 1] === p + 1) {
-      findings.push({ kind: 'BROKEN_PREV_HASH', position: p, message: `entry ${p} does not link to entry ${p - 1} and was altered` });
+      const link = p === 0 ? 'does not carry the genesis prevHash' : `does not link to entry ${p - 1}`;
+      findings.push({ kind: 'BROKEN_PREV_HASH', position: p, message: `entry ${p} ${link} and was altered` });
       i++;
     } else if (p === 0) {
       findings.push({ kind: 'BROKEN_PREV_HASH', position: 0, message: 'entry 0 does not carry the genesis prevHash' });
@@ -278,4 +321,43 @@ export function classifyLinks(brokenLinks: readonly number[], lastPosition: numb
     }
   }
   return findings;
+}
+
+/**
+ * Settles an undecided tail with candidate `index`: that entry joins the chain
+ * (range, cuts, links and timestamps as `SegmentVerifier` would have done) and
+ * the others are INSERTED_ENTRY findings.
+ */
+export function acceptTail(segment: SegmentResult, index: number): SegmentResult {
+  const tail = segment.tail;
+  const chosen = tail?.candidates[index];
+  if (tail === undefined || chosen === undefined) return segment;
+  const p = tail.position;
+  const range = segment.range.clone();
+  range.append(Buffer.from(chosen.leafHex, 'hex'));
+  const cuts = new Map(segment.cuts);
+  if (tail.cutAfter) cuts.set(p + 1, range.clone());
+  const findings: Finding[] = [...segment.findings];
+  for (const other of tail.candidates) {
+    if (other !== chosen) findings.push({ kind: 'INSERTED_ENTRY', position: p, streamIndex: other.streamIndex, message: `entry #${other.streamIndex} claims position ${p} but is not part of the chain` });
+  }
+  if (tail.prevTimestamp !== undefined && chosen.timestamp <= tail.prevTimestamp) {
+    findings.push({ kind: 'TIMESTAMP_REGRESSION', position: p, previous: tail.prevTimestamp, found: chosen.timestamp, message: `entry ${p} is timestamped ${chosen.timestamp}, not after ${tail.prevTimestamp}` });
+  }
+  const broken = tail.prevLeafHash !== undefined && chosen.prevHash !== tail.prevLeafHash;
+  const first = segment.firstPosition === undefined;
+  const { tail: _settled, ...rest } = segment;
+  return {
+    ...rest,
+    end: p + 1,
+    range,
+    cuts,
+    firstPosition: first ? p : segment.firstPosition,
+    firstPrevHash: first ? chosen.prevHash : segment.firstPrevHash,
+    firstTimestamp: first ? chosen.timestamp : segment.firstTimestamp,
+    lastLeafHash: chosen.leafHex,
+    lastTimestamp: chosen.timestamp,
+    brokenLinks: broken ? [...segment.brokenLinks, p] : segment.brokenLinks,
+    findings,
+  };
 }

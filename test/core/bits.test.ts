@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bitAt, bitLength, isIndex, lowBits, onesCount, shiftLeft, shiftRight, trailingZeros, xor } from '../../lambdas/core/bits.js';
+import { bitLength, isIndex, lowBits, onesCount, shiftLeft, shiftRight, trailingZeros, xor } from '../../lambdas/core/bits.js';
 
 // The reference is BigInt arithmetic, which has no 32-bit limit; Go's math/bits
 // semantics (Len64, TrailingZeros64, OnesCount64) are what the functions claim.
@@ -116,20 +116,6 @@ describe('lowBits', () => {
         const got = lowBits(x, k);
         // Assess
         expect(got).toBe(Number(big(x) & ((1n << BigInt(k)) - 1n)));
-      }),
-      RUNS,
-    );
-  });
-});
-
-describe('bitAt', () => {
-  it('reports bit k of x', () => {
-    fc.assert(
-      fc.property(index, shift, (x, k) => {
-        // Act
-        const got = bitAt(x, k);
-        // Assess
-        expect(got).toBe(((big(x) >> BigInt(k)) & 1n) === 1n);
       }),
       RUNS,
     );
