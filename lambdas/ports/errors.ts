@@ -1,0 +1,67 @@
+/**
+ * Errors that ports raise, shared by all adapters so services can tell them
+ * apart without knowing the adapter. One base class, stable codes, `cause`
+ * passed on (STYLE habit 6). Handlers map codes to RFC 9457 problem types.
+ */
+export type PortErrorCode =
+  | 'KEY_EXISTS'
+  | 'KEY_UNAVAILABLE'
+  | 'KEY_SERVICE_UNAVAILABLE'
+  | 'KEY_SHREDDED'
+  | 'LEGAL_HOLD'
+  | 'KEY_FILE_INVALID';
+
+export class PortError extends Error {
+  readonly code: PortErrorCode;
+  constructor(code: PortErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A conditional put lost: the key already exists (re-read and use it). */
+export class KeyExistsError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_EXISTS', message, options);
+  }
+}
+
+/** The key cannot be unwrapped or used: wrong context, tampered, disabled or destroyed. */
+export class KeyUnavailableError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_UNAVAILABLE', message, options);
+  }
+}
+
+/** The key service (KMS, DynamoDB) did not answer after bounded retries. */
+export class KeyServiceUnavailableError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_SERVICE_UNAVAILABLE', message, options);
+  }
+}
+
+/** The tenant's keys were crypto-shredded: its data can no longer be read (HTTP 410). */
+export class KeyShreddedError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KEY_SHREDDED', message, options);
+  }
+}
+
+/** A legal hold forbids the operation (HTTP 409). */
+export class LegalHoldError extends PortError {
+  readonly holds: readonly string[];
+  constructor(message: string, holds: readonly string[]) {
+    super('LEGAL_HOLD', message);
+    this.holds = holds;
+  }
+}
+
+/** A local key file is missing, corrupt or readable by others; the message says what to do. */
+export class KeyFileError extends PortError {
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('KEY_FILE_INVALID', `${path}: ${message}`, options);
+    this.path = path;
+  }
+}
