@@ -21,7 +21,7 @@
  * plaintext without decrypting anything else. Random 96-bit nonces: keep each DEK well
  * below 2^32 seals (one DEK per tenant and period does).
  */
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, KeyObject, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, KeyObject, randomBytes, randomFillSync } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { bytesEqual, fromBase64, toBase64 } from './bytes.js';
@@ -181,7 +181,26 @@ function assertBytes(value: unknown, what: string): asserts value is Uint8Array 
  * const payload = sealPayload(bytes, dek, { tenant: 'acme', recordId: 'r1', idempotencyKey: 'k1' });
  */
 export function sealPayload(plaintext: Uint8Array, key: DataKey, ctx: PayloadContext): Envelope {
-  return sealPayloadWithIv(plaintext, key, ctx, randomBytes(IV_BYTES));
+  return sealPayloadWithIv(plaintext, key, ctx, freshIv());
+}
+
+/**
+ * Random 96-bit nonces, cut from a pool filled by the CSPRNG 1024 at a time:
+ * one `randomBytes(12)` call costs ~4 µs here, a fifth of a whole seal. Each
+ * pool byte is handed out once, as a copy, and the pool is private to this
+ * module (worker threads load their own).
+ */
+const ivPool = Buffer.allocUnsafe(IV_BYTES * 1024);
+let ivPoolUsed = ivPool.length;
+
+function freshIv(): Uint8Array {
+  if (ivPoolUsed + IV_BYTES > ivPool.length) {
+    randomFillSync(ivPool);
+    ivPoolUsed = 0;
+  }
+  const iv = Buffer.from(ivPool.subarray(ivPoolUsed, ivPoolUsed + IV_BYTES));
+  ivPoolUsed += IV_BYTES;
+  return iv;
 }
 
 /**

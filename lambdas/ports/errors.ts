@@ -51,8 +51,8 @@ export class KeyShreddedError extends PortError {
 /** A legal hold forbids the operation (HTTP 409). */
 export class LegalHoldError extends PortError {
   readonly holds: readonly string[];
-  constructor(message: string, holds: readonly string[]) {
-    super('LEGAL_HOLD', message);
+  constructor(message: string, holds: readonly string[], options?: { cause?: unknown }) {
+    super('LEGAL_HOLD', message, options);
     this.holds = holds;
   }
 }

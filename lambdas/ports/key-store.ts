@@ -6,15 +6,20 @@
  *
  * Contract for every adapter:
  * - Reads are strongly consistent.
- * - `putKek` and `putDek` never overwrite: when the version or DEK already
- *   exists they throw `KeyExistsError` (a lost race: re-read and use the
- *   winner's key). A put that returns is durable.
- * - `latestKek` returns the highest version, or undefined for a tenant
- *   without keys.
+ * - `putKek`, `putDek` and `putHold` never overwrite: when the version, DEK or
+ *   hold id already exists they throw `KeyExistsError` (a lost race: re-read
+ *   and use the winner's key). Once the tenant is shredded, `putKek` and
+ *   `putDek` throw `KeyShreddedError`. A put that returns is durable.
+ *   `removeHold` of a missing hold does nothing.
+ * - KEK versions are whole numbers from 1 to 9,999,999,999 (else RangeError);
+ *   `latestKek` returns the highest, or undefined for a tenant without keys;
+ *   `listKeks` is ascending by version, `listHolds` by id.
  * - `shredTenant` deletes every KEK and DEK item of the tenant and records the
- *   marker, idempotently; afterwards `getKek`/`getDek` return undefined and
- *   `shredded` returns the marker. It refuses (throws `LegalHoldError`) while a
- *   hold covers the tenant, checked in the same call.
+ *   marker, idempotently (a re-run keeps the first marker and finishes the
+ *   deletes of a crashed run); afterwards `getKek`/`getDek` return undefined
+ *   and `shredded` returns the marker. It refuses (throws `LegalHoldError`)
+ *   while any hold, tenant- or record-level, exists: a shred destroys every
+ *   record of the tenant.
  * - Transient faults are retried inside the adapter (bounded); then
  *   `KeyServiceUnavailableError`.
  *
