@@ -9,7 +9,10 @@ export type PortErrorCode =
   | 'KEY_SERVICE_UNAVAILABLE'
   | 'KEY_SHREDDED'
   | 'LEGAL_HOLD'
-  | 'KEY_FILE_INVALID';
+  | 'KEY_FILE_INVALID'
+  | 'POSITION_TAKEN'
+  | 'LEDGER_UNAVAILABLE'
+  | 'BATCH_TOO_LARGE';
 
 export class PortError extends Error {
   readonly code: PortErrorCode;
@@ -63,5 +66,30 @@ export class KeyFileError extends PortError {
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super('KEY_FILE_INVALID', `${path}: ${message}`, options);
     this.path = path;
+  }
+}
+
+/** Another writer appended at this position first: re-read the tail and retry. */
+export class PositionTakenError extends PortError {
+  readonly tenant: string;
+  readonly position: number;
+  constructor(tenant: string, position: number, options?: { cause?: unknown }) {
+    super('POSITION_TAKEN', `position ${position} of tenant ${tenant} is already taken`, options);
+    this.tenant = tenant;
+    this.position = position;
+  }
+}
+
+/** The ledger store did not answer after bounded retries (HTTP 503 with Retry-After). */
+export class LedgerUnavailableError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LEDGER_UNAVAILABLE', message, options);
+  }
+}
+
+/** A batch over MAX_BATCH_ENTRIES entries or MAX_BATCH_BYTES bytes. */
+export class BatchTooLargeError extends PortError {
+  constructor(message: string) {
+    super('BATCH_TOO_LARGE', message);
   }
 }

@@ -1,0 +1,83 @@
+/**
+ * The ledger store (DESIGN §3): per tenant, one item per accepted request, a
+ * *batch* of 1..100 consecutive entries keyed by its first position, plus the
+ * tree state after it. Per-record heads and idempotency records are separate
+ * index items written after the batch ("roll forward").
+ *
+ * Contract for every adapter:
+ * - `appendBatch` is one conditional put on the batch's first position: it
+ *   succeeds only when no batch holds that position, so two writers deriving
+ *   their position from the same tail can never both win. A lost race throws
+ *   `PositionTakenError` (re-read the tail, retry with jitter). A put that
+ *   returns is durable; a put that throws anything else may or may not have
+ *   been persisted: re-read the tail to know ("failed but persisted").
+ * - `readTail` is strongly consistent: the batch with the greatest first
+ *   position, or undefined for an empty log.
+ * - `batchAt(tenant, position)` returns the batch holding that position (the
+ *   one with the greatest first position ≤ position), strongly consistent.
+ * - `readBatches(tenant, from)` yields batches in position order from the one
+ *   holding `from`, paginating as needed; it never loads the whole log.
+ * - Index puts are idempotent and never move backwards: `putHead` keeps the
+ *   higher revision when two writers race; `putIdempotency` keeps the first
+ *   record for a key (a second one with another request hash is not written;
+ *   the caller compares hashes and answers 422).
+ * - Tenants are isolated: nothing of tenant A is visible through tenant B.
+ * - Transient faults are retried inside the adapter (bounded); then
+ *   `LedgerUnavailableError`.
+ *
+ * Adapters: DynamoDB (the ledger table), an in-memory fake with fault hooks
+ * (lost race, failed-but-persisted, crash between batch and index).
+ */
+
+/** One accepted request's entries and the tree state after them. */
+export interface LedgerBatch {
+  readonly tenant: string;
+  readonly firstPosition: number;
+  /** Canonical entry bytes, positions firstPosition.. in order; 1..100 of them. */
+  readonly entries: readonly Uint8Array[];
+  /** Compact range [0, firstPosition + entries.length) after this batch (binary hashes). */
+  readonly range: readonly Uint8Array[];
+  /** Lowercase hex leaf hash and timestamp of the last entry: the next batch links to them. */
+  readonly lastLeafHash: string;
+  readonly lastTimestamp: string;
+  readonly generation: number;
+  /** Index items this batch implies, rolled forward by the next writer if the writer crashed. */
+  readonly heads: readonly RecordHead[];
+  readonly idempotency: readonly IdempotencyRecord[];
+}
+
+/** A record's latest revision. */
+export interface RecordHead {
+  readonly tenant: string;
+  readonly recordId: string;
+  readonly revision: number;
+  readonly position: number;
+  readonly operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'SYSTEM';
+}
+
+/** What a request with an Idempotency-Key committed, to answer its retries. */
+export interface IdempotencyRecord {
+  readonly tenant: string;
+  readonly key: string;
+  /** SHA-256 hex of the request body as received (a replay with another body is a 422). */
+  readonly requestHash: string;
+  /** The committed answer (positions, leaf hashes, timestamps, revisions), as the API returned it. */
+  readonly response: string;
+  readonly firstPosition: number;
+  readonly count: number;
+}
+
+export interface LedgerStore {
+  readTail(tenant: string): Promise<LedgerBatch | undefined>;
+  appendBatch(batch: LedgerBatch): Promise<void>;
+  batchAt(tenant: string, position: number): Promise<LedgerBatch | undefined>;
+  readBatches(tenant: string, from: number): AsyncIterable<LedgerBatch>;
+  putHead(head: RecordHead): Promise<void>;
+  getHead(tenant: string, recordId: string): Promise<RecordHead | undefined>;
+  putIdempotency(record: IdempotencyRecord): Promise<void>;
+  getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined>;
+}
+
+/** Limits every adapter enforces (an item must stay under DynamoDB's 400 KB). */
+export const MAX_BATCH_ENTRIES = 100;
+export const MAX_BATCH_BYTES = 350 * 1024;
