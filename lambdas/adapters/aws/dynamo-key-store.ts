@@ -1,8 +1,10 @@
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BatchWriteCommandInput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KeyExistsError, KeyServiceUnavailableError, KeyShreddedError, LegalHoldError } from '../../ports/errors.js';
 import type { KeyStore, LegalHold, ShredMarker, StoredDek, StoredKek } from '../../ports/key-store.js';
+import { isConditionFailed, translateTransient } from './dynamo-errors.js';
+import { ensureTable, sleep } from './dynamo-tables.js';
 
 /**
  * The key table's schema, mirrored by the CDK stack (`partitionKey`/`sortKey`
@@ -32,9 +34,6 @@ type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string]
 const NEW_ITEM = 'attribute_not_exists(pk)';
 const BY_PREFIX = 'pk = :pk AND begins_with(sk, :prefix)';
 const SHRED_SK = 'SHRED';
-const TRANSIENT = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded',
-  'InternalServerError', 'ServiceUnavailable', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * `KeyStore` on a DynamoDB table of its own ({@link KEY_TABLE_SCHEMA}); only
@@ -170,8 +169,8 @@ export class DynamoKeyStore implements KeyStore {
     try {
       await this.#client.send(new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: NEW_ITEM }));
     } catch (error) {
-      if (nameOf(error) === 'ConditionalCheckFailedException') throw new KeyExistsError(`${what} already exists`, { cause: error });
-      throw translate(error, 'PutItem');
+      if (isConditionFailed(error)) throw new KeyExistsError(`${what} already exists`, { cause: error });
+      throw translateTransient(error, 'PutItem', KeyServiceUnavailableError);
     }
   }
 
@@ -240,7 +239,7 @@ export class DynamoKeyStore implements KeyStore {
     try {
       return await run();
     } catch (error) {
-      throw translate(error, operation);
+      throw translateTransient(error, operation, KeyServiceUnavailableError);
     }
   }
 }
@@ -255,29 +254,8 @@ export class DynamoKeyStore implements KeyStore {
  * await createKeyTable(new DynamoDBClient({ endpoint }), 'govledger-keys');
  * ```
  */
-export async function createKeyTable(client: DynamoDBClient, tableName: string, timeoutMs = 120_000): Promise<void> {
-  const { partitionKey: pk, sortKey: sk, billingMode } = KEY_TABLE_SCHEMA;
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: billingMode,
-        AttributeDefinitions: [{ AttributeName: pk.name, AttributeType: pk.type }, { AttributeName: sk.name, AttributeType: sk.type }],
-        KeySchema: [{ AttributeName: pk.name, KeyType: 'HASH' }, { AttributeName: sk.name, KeyType: 'RANGE' }],
-      }),
-    );
-  } catch (error) {
-    if (nameOf(error) !== 'ResourceInUseException') throw error;
-  }
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; ; attempt += 1) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const schema = (Table?.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
-    if (schema !== `${pk.name}:HASH,${sk.name}:RANGE`) throw new Error(`table ${tableName} exists with key schema ${schema}`);
-    if (Table?.TableStatus === 'ACTIVE') return;
-    if (Date.now() > deadline) throw new Error(`table ${tableName} not ACTIVE after ${timeoutMs} ms`);
-    await sleep(Math.min(25 * 2 ** attempt, 2000));
-  }
+export function createKeyTable(client: DynamoDBClient, tableName: string, timeoutMs = 120_000): Promise<void> {
+  return ensureTable(client, tableName, KEY_TABLE_SCHEMA, timeoutMs);
 }
 
 const pkOf = (tenant: string): string => `TENANT#${tenant}`;
@@ -318,15 +296,3 @@ function toMarker(i: Item): ShredMarker {
   return { tenant: str(i.tenant), shreddedAt: str(i.shreddedAt), actor: str(i.actor), reason: str(i.reason), kekVersions };
 }
 
-const nameOf = (error: unknown): string | undefined => (error instanceof Error ? error.name : undefined);
-
-function translate(error: unknown, operation: string): unknown {
-  const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  const transient =
-    error instanceof Error &&
-    (TRANSIENT.has(e.name ?? '') || e.$retryable !== undefined || (e.$metadata?.httpStatusCode ?? 0) >= 500 || NETWORK.has(e.code ?? ''));
-  if (!transient) return error;
-  return new KeyServiceUnavailableError(`DynamoDB ${operation} failed: ${(error as Error).message}`, { cause: error });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,215 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { LedgerUnavailableError, PositionTakenError } from '../../ports/errors.js';
+import type { IdempotencyRecord, LedgerBatch, LedgerStore, RecordHead } from '../../ports/ledger-store.js';
+import { checkBatch, checkPosition } from '../ledger-batch-check.js';
+import { isConditionFailed, translateTransient } from './dynamo-errors.js';
+import { ensureTable } from './dynamo-tables.js';
+
+/**
+ * The ledger table's schema, mirrored by the CDK stack. Items per tenant, pk
+ * `TENANT#<tenant>`, sk: `B#<first position, 16 digits>` (a batch),
+ * `H#<recordId>` (a head) and `I#<Idempotency-Key>`. Sixteen digits hold every
+ * safe integer, so sk order is position order.
+ */
+export const LEDGER_TABLE_SCHEMA = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  billingMode: 'PAY_PER_REQUEST',
+} as const;
+
+export interface DynamoLedgerStoreOptions {
+  /** The caller's client; its `maxAttempts` bounds the SDK's own retries (the port's "bounded"). */
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+type Item = Record<string, unknown>;
+
+const NEW_ITEM = 'attribute_not_exists(pk)';
+const NEWER_HEAD = 'attribute_not_exists(pk) OR revision < :rev';
+const BATCH_RANGE = 'pk = :pk AND sk BETWEEN :from AND :to';
+const FIRST_BATCH_SK = 'B#';
+const LAST_BATCH_SK = `B#${'9'.repeat(16)}`;
+
+/**
+ * `LedgerStore` on the ledger table ({@link LEDGER_TABLE_SCHEMA}) with only
+ * conditional puts, gets and queries, so dynalite runs it unchanged.
+ *
+ * - `appendBatch` puts `B#<first>` with `attribute_not_exists(pk)`; a failed
+ *   condition is `PositionTakenError` (cause kept). If the SDK retried a put
+ *   whose first attempt committed, our own batch fails the condition: the
+ *   caller re-reads the tail, rolls its index items forward and finds its
+ *   idempotency record, so that too ends in the right answer.
+ * - Batch reads are consistent queries bounded to `B#…`, never touching the
+ *   `H#`/`I#` items that sort after them.
+ * - Heads put with `attribute_not_exists(pk) OR revision < :rev`; idempotency
+ *   records with `attribute_not_exists(pk)`: a failed condition means an equal
+ *   or newer head (the first record) is stored already, so the put returns.
+ * - Throttling, 5xx and network errors left after the client's retries become
+ *   `LedgerUnavailableError` (cause kept); others (validation, missing table,
+ *   access denied) are deployment bugs and pass through.
+ *
+ * @example
+ * ```ts
+ * const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+ * const ledger = new DynamoLedgerStore({ client, tableName: process.env.LEDGER_TABLE! });
+ * const tail = await ledger.readTail('acme');
+ * ```
+ */
+export class DynamoLedgerStore implements LedgerStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: DynamoLedgerStoreOptions) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+  }
+
+  async readTail(tenant: string): Promise<LedgerBatch | undefined> {
+    const [item] = await this.#query({
+      ...this.#key(tenant, 'pk = :pk AND begins_with(sk, :prefix)', { ':prefix': FIRST_BATCH_SK }),
+      ScanIndexForward: false,
+      Limit: 1,
+    });
+    return item && toBatch(tenant, item);
+  }
+
+  async appendBatch(batch: LedgerBatch): Promise<void> {
+    checkBatch(batch);
+    const { tenant, firstPosition: first, entries, range, lastLeafHash, lastTimestamp, generation, heads, idempotency } = batch;
+    const Item = {
+      pk: pkOf(tenant), sk: batchSk(first), first, count: entries.length, entries: [...entries], range: [...range],
+      lastLeafHash, lastTimestamp, generation, heads: JSON.stringify(heads), idem: JSON.stringify(idempotency),
+    };
+    try {
+      await this.#client.send(new PutCommand({ TableName: this.#table, Item, ConditionExpression: NEW_ITEM }));
+    } catch (error) {
+      if (isConditionFailed(error)) throw new PositionTakenError(tenant, first, { cause: error });
+      throw translateTransient(error, 'PutItem', LedgerUnavailableError);
+    }
+  }
+
+  async batchAt(tenant: string, position: number): Promise<LedgerBatch | undefined> {
+    checkPosition(position);
+    const [item] = await this.#query({
+      ...this.#key(tenant, BATCH_RANGE, { ':from': FIRST_BATCH_SK, ':to': batchSk(position) }),
+      ScanIndexForward: false,
+      Limit: 1,
+    });
+    const batch = item && toBatch(tenant, item);
+    return batch && position < batch.firstPosition + batch.entries.length ? batch : undefined;
+  }
+
+  /** The batch holding `from` (via `batchAt`), then one ascending query after it, page by page. */
+  async *readBatches(tenant: string, from: number): AsyncGenerator<LedgerBatch> {
+    const start = await this.batchAt(tenant, from);
+    if (!start) return;
+    yield start;
+    const input = this.#key(tenant, BATCH_RANGE, { ':from': batchSk(start.firstPosition + 1), ':to': LAST_BATCH_SK });
+    let page: Item | undefined;
+    do {
+      const request = page ? { ...input, ExclusiveStartKey: page } : input;
+      const out = await this.#call('Query', () => this.#client.send(new QueryCommand(request)));
+      for (const item of out.Items ?? []) yield toBatch(tenant, item);
+      page = out.LastEvaluatedKey;
+    } while (page);
+  }
+
+  async putHead(head: RecordHead): Promise<void> {
+    const { tenant, recordId, revision, position, operation } = head;
+    checkPosition(position);
+    const Item = { pk: pkOf(tenant), sk: `H#${recordId}`, recordId, revision, position, operation };
+    await this.#putUnlessNewer({ TableName: this.#table, Item, ConditionExpression: NEWER_HEAD, ExpressionAttributeValues: { ':rev': revision } });
+  }
+
+  async getHead(tenant: string, recordId: string): Promise<RecordHead | undefined> {
+    const i = await this.#get(tenant, `H#${recordId}`);
+    return i && { tenant, recordId, revision: num(i.revision), position: num(i.position), operation: str(i.operation) as RecordHead['operation'] };
+  }
+
+  async putIdempotency(record: IdempotencyRecord): Promise<void> {
+    const { tenant, key, requestHash, response, firstPosition, count } = record;
+    const Item = { pk: pkOf(tenant), sk: `I#${key}`, key, requestHash, response, firstPosition, count };
+    await this.#putUnlessNewer({ TableName: this.#table, Item, ConditionExpression: NEW_ITEM });
+  }
+
+  async getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const i = await this.#get(tenant, `I#${key}`);
+    const { requestHash, response, firstPosition, count } = i ?? {};
+    return i && { tenant, key, requestHash: str(requestHash), response: str(response), firstPosition: num(firstPosition), count: num(count) };
+  }
+
+  /** A failed condition means what is stored wins (newer head, first record): done. */
+  async #putUnlessNewer(input: ConstructorParameters<typeof PutCommand>[0]): Promise<void> {
+    try {
+      await this.#client.send(new PutCommand(input));
+    } catch (error) {
+      if (!isConditionFailed(error)) throw translateTransient(error, 'PutItem', LedgerUnavailableError);
+    }
+  }
+
+  async #get(tenant: string, sk: string): Promise<Item | undefined> {
+    const Key = { pk: pkOf(tenant), sk };
+    const out = await this.#call('GetItem', () => this.#client.send(new GetCommand({ TableName: this.#table, Key, ConsistentRead: true })));
+    return out.Item;
+  }
+
+  async #query(input: QueryCommandInput): Promise<Item[]> {
+    const out = await this.#call('Query', () => this.#client.send(new QueryCommand(input)));
+    return out.Items ?? [];
+  }
+
+  #key(tenant: string, condition: string, values: Item) {
+    return {
+      TableName: this.#table,
+      KeyConditionExpression: condition,
+      ExpressionAttributeValues: { ':pk': pkOf(tenant), ...values },
+      ConsistentRead: true,
+    };
+  }
+
+  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw translateTransient(error, operation, LedgerUnavailableError);
+    }
+  }
+}
+
+/**
+ * Creates the ledger table unless it exists and waits until it is ACTIVE
+ * (an existing table with another key schema is an error).
+ *
+ * @example
+ * ```ts
+ * await createLedgerTable(new DynamoDBClient({ endpoint }), 'govledger-ledger');
+ * ```
+ */
+export function createLedgerTable(client: DynamoDBClient, tableName: string, timeoutMs = 120_000): Promise<void> {
+  return ensureTable(client, tableName, LEDGER_TABLE_SCHEMA, timeoutMs);
+}
+
+const pkOf = (tenant: string): string => `TENANT#${tenant}`;
+const batchSk = (first: number): string => `B#${String(first).padStart(16, '0')}`;
+const str = (v: unknown): string => String(v);
+/** Also accepts the SDK's `NumberValue` (clients built with `wrapNumbers`). */
+const num = (v: unknown): number => Number(String(v));
+/** Own copies, not views into an SDK buffer. */
+const bytesList = (v: unknown): Uint8Array[] => ((v ?? []) as Uint8Array[]).map((b) => new Uint8Array(b));
+
+function toBatch(tenant: string, i: Item): LedgerBatch {
+  return {
+    tenant,
+    firstPosition: num(i.first),
+    entries: bytesList(i.entries),
+    range: bytesList(i.range),
+    lastLeafHash: str(i.lastLeafHash),
+    lastTimestamp: str(i.lastTimestamp),
+    generation: num(i.generation),
+    heads: JSON.parse(str(i.heads)) as RecordHead[],
+    idempotency: JSON.parse(str(i.idem)) as IdempotencyRecord[],
+  };
+}
