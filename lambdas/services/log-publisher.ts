@@ -1,0 +1,268 @@
+/**
+ * Publishing a tenant's ledger as a C2SP transparency log (DESIGN §2 "Tiles",
+ * §1 "TRANSPARENCY"): tiles, entry bundles and, last, a signed checkpoint.
+ *
+ * One publish: read the published checkpoint (size S) → load the partial tiles
+ * and bundle at S → rebuild the compact range [0, S) from those tiles and
+ * check it against the published root → stream the ledger's batches from S,
+ * hashing entries into the range (the `TileBuilder` visitor collects tile
+ * hashes; `EntryBundleBuilder` the bundles) → after every batch, compare the
+ * root with the ledger's own compact range stored in that batch → write the
+ * changed objects → sign and write the checkpoint.
+ *
+ * Why rebuild the range from the tiles rather than take the batch's stored
+ * one: the tiles are what clients fetch, so they must extend exactly; a range
+ * rebuilt from them and checked against both the published root and, after
+ * each batch, the ledger's range makes the ledger and the published log check
+ * each other. Starting from the ledger's range would make that check vacuous.
+ *
+ * Safety: nothing is written for a batch before its root matched the ledger,
+ * so an entry the ledger's writer did not hash (a tampered item) never reaches
+ * an immutable tile and is never signed. Full tiles and bundles are immutable;
+ * partial ones get their own path per width; the checkpoint is written last, so
+ * a crash anywhere leaves the old checkpoint with all its objects valid, and a
+ * re-run rewrites identical bytes and completes. Publishes are deterministic
+ * functions of the ledger, so concurrent ones write identical objects; the
+ * checkpoint is re-read before it is written and never replaced by a smaller
+ * one, which narrows but does not close the race between two processes (a
+ * compare-and-swap put would close it): run one publisher per tenant at a time
+ * (`PublishScheduler` in a process; a single-concurrency consumer on AWS).
+ */
+import { bytesEqual, toHex } from '../core/bytes.js';
+import { originFor, signCheckpoint } from '../core/checkpoint.js';
+import { CompactRange, rangeNodes } from '../core/compact-range.js';
+import { EntryBundleBuilder } from '../core/entry-bundle.js';
+import { CoreError } from '../core/errors.js';
+import { hashLeaf } from '../core/rfc9162-hasher.js';
+import type { NoteSigner } from '../core/signed-note.js';
+import { TileBuilder } from '../core/tile-builder.js';
+import { entryBundlePath, hashesFromTiles, partialTilesForSize, TILE_WIDTH, tilePath } from '../core/tlog-tiles.js';
+import type { LedgerBatch, LedgerStore } from '../ports/ledger-store.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import { CheckpointInvalidError, LedgerBehindCheckpointError, LogIncompleteError, LogRootMismatchError } from './log-errors.js';
+import { CHECKPOINT_CONTENT_TYPE, checkpointKey, checkTenant, readPublishedCheckpoint, readTiles, TILE_CONTENT_TYPE, tileKey } from './log-layout.js';
+
+/** Who signs checkpoints: one key name per origin (`FileSigningKey`, a KMS signer factory). */
+export interface CheckpointSigners {
+  signerFor(origin: string): NoteSigner;
+}
+
+export interface LogPublisherOptions {
+  /** Origins are `<logPrefix>/<tenant>` (DESIGN §2). */
+  readonly logPrefix: string;
+  /** Entries held in memory before the verified full tiles and bundles are written (default 4096). */
+  readonly flushEntries?: number;
+  /** Stop after the batch that reaches this many new entries, so a huge backlog publishes in steps (default: no limit). */
+  readonly maxEntries?: number;
+  /** Parallel puts (default 8). */
+  readonly putConcurrency?: number;
+}
+
+export interface PublishResult {
+  /** The size and lowercase hex root of the latest checkpoint. */
+  readonly size: number;
+  readonly root: string;
+  /** Whether this call wrote a new checkpoint. */
+  readonly published: boolean;
+}
+
+/** What a publish carries from batch to batch: the tree at `size` and its partial objects. */
+interface LogState {
+  size: number;
+  readonly range: CompactRange;
+  /** Partial tiles at `size`, by tile path. */
+  partials: Map<string, Uint8Array>;
+  /** Partial bundle at `size`, when size mod 256 ≠ 0. */
+  bundle: Uint8Array | undefined;
+}
+
+interface ObjectWrite {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+  readonly immutable: boolean;
+}
+
+/**
+ * Publishes tenants' ledgers as C2SP tlog-tiles logs (see the module doc).
+ *
+ * @example
+ * ```ts
+ * const publisher = new LogPublisher(ledger, objects, signingKey, { logPrefix: 'ledger.example.com' });
+ * const { size, root } = await publisher.publish('acme');
+ * ```
+ */
+export class LogPublisher {
+  readonly #flushEntries: number;
+  readonly #maxEntries: number;
+  readonly #putConcurrency: number;
+  readonly #logPrefix: string;
+
+  constructor(
+    private readonly ledger: LedgerStore,
+    private readonly objects: ObjectStore,
+    private readonly signers: CheckpointSigners,
+    options: LogPublisherOptions,
+  ) {
+    this.#logPrefix = options.logPrefix;
+    this.#flushEntries = options.flushEntries ?? 16 * TILE_WIDTH;
+    this.#maxEntries = options.maxEntries ?? Infinity;
+    this.#putConcurrency = options.putConcurrency ?? 8;
+    if (!(this.#flushEntries >= 1 && this.#maxEntries >= 1 && this.#putConcurrency >= 1)) {
+      throw new RangeError('flushEntries, maxEntries and putConcurrency must be at least 1');
+    }
+  }
+
+  /**
+   * Publishes everything the ledger holds beyond the published checkpoint
+   * (up to `maxEntries`). Idempotent; safe to re-run after any failure.
+   * Throws LogRootMismatchError (nothing signed), CheckpointInvalidError,
+   * LedgerBehindCheckpointError, LogIncompleteError, or the ports' errors.
+   */
+  async publish(tenant: string): Promise<PublishResult> {
+    checkTenant(tenant);
+    const origin = originFor(this.#logPrefix, tenant);
+    const current = (await readPublishedCheckpoint(this.objects, tenant))?.checkpoint;
+    if (current !== undefined && current.origin !== origin) {
+      throw new CheckpointInvalidError(`stored checkpoint of ${tenant} is for ${JSON.stringify(current.origin)}, not ${JSON.stringify(origin)}`);
+    }
+    const start = current?.size ?? 0;
+    const state = await this.#load(tenant, start, current?.rootHash);
+    const startPartials = new Set([...state.partials.keys(), ...(state.bundle ? [bundlePath(start)] : [])]);
+    const writes = await this.#extend(tenant, state);
+    if (state.size === start && current !== undefined) {
+      if (start > 0) await this.#checkLedgerAt(tenant, start, current.rootHash);
+      return { size: start, root: toHex(current.rootHash), published: false };
+    }
+    const partialWrites = [...state.partials].map(([path, bytes]) => ({ path, bytes, immutable: false }));
+    if (state.bundle) partialWrites.push({ path: bundlePath(state.size), bytes: state.bundle, immutable: false });
+    await this.#putAll(tenant, [...writes, ...partialWrites.filter((w) => !startPartials.has(w.path))]);
+    return this.#writeCheckpoint(tenant, origin, state.size, state.range.root());
+  }
+
+  /** The tree at the published size, rebuilt from its partial tiles and checked against the published root. */
+  async #load(tenant: string, size: number, publishedRoot: Uint8Array | undefined): Promise<LogState> {
+    const partials = await readTiles(this.objects, tenant, partialTilesForSize(size));
+    const bundle = size % TILE_WIDTH === 0 ? undefined : await this.objects.get(tileKey(tenant, bundlePath(size)));
+    if (size % TILE_WIDTH !== 0 && bundle === undefined) throw new LogIncompleteError(`bundle ${bundlePath(size)} of ${tenant} is missing`);
+    let range: CompactRange;
+    try {
+      range = CompactRange.from(0, size, hashesFromTiles(rangeNodes(0, size), size, (ref) => partials.get(tilePath(ref))));
+      new EntryBundleBuilder(size, bundle); // validates the partial bundle now rather than mid-publish
+    } catch (error) {
+      if (error instanceof CoreError) throw new LogIncompleteError(`published objects of ${tenant} at size ${size} are malformed: ${error.message}`, { cause: error });
+      throw error;
+    }
+    if (publishedRoot !== undefined && !bytesEqual(range.root(), publishedRoot)) {
+      throw new LogRootMismatchError(size, 'checkpoint', 'the published tiles do not hash to the published root');
+    }
+    return { size, range, partials, bundle };
+  }
+
+  /**
+   * Appends the ledger's batches from `state.size` to the state, checking each
+   * batch's root; returns the verified full tiles and bundles to write, having
+   * written earlier ones whenever `flushEntries` accumulated.
+   */
+  async #extend(tenant: string, state: LogState): Promise<ObjectWrite[]> {
+    let tiles = new TileBuilder(state.size, state.partials);
+    let bundles = new EntryBundleBuilder(state.size, state.bundle);
+    let pending = 0;
+    let added = 0;
+    for await (const batch of this.ledger.readBatches(tenant, state.size)) {
+      const skip = state.size - batch.firstPosition;
+      if (skip < 0 || skip >= batch.entries.length) {
+        throw new LogRootMismatchError(state.size, 'ledger', `batch at ${batch.firstPosition} does not hold position ${state.size}`);
+      }
+      for (const entry of batch.entries.slice(skip)) {
+        state.range.append(hashLeaf(entry), tiles.visitor);
+        bundles.add(entry);
+      }
+      state.size = batch.firstPosition + batch.entries.length;
+      checkAgainstLedger(state.range, batch);
+      pending += batch.entries.length - skip;
+      added += batch.entries.length - skip;
+      const last = added >= this.#maxEntries;
+      if (pending >= this.#flushEntries || last) {
+        const writes = carry(state, tiles, bundles);
+        if (last) return writes;
+        await this.#putAll(tenant, writes);
+        tiles = new TileBuilder(state.size, state.partials);
+        bundles = new EntryBundleBuilder(state.size, state.bundle);
+        pending = 0;
+      }
+    }
+    return carry(state, tiles, bundles);
+  }
+
+  /** Nothing new: the ledger must still hold the published size, with the published root. */
+  async #checkLedgerAt(tenant: string, size: number, root: Uint8Array): Promise<void> {
+    const batch = await this.ledger.batchAt(tenant, size - 1);
+    if (batch === undefined) throw new LedgerBehindCheckpointError(tenant, size);
+    if (batch.firstPosition + batch.entries.length !== size) return; // mid-batch: checked once the batch is read
+    checkRoot(size, root, batch);
+  }
+
+  async #writeCheckpoint(tenant: string, origin: string, size: number, root: Uint8Array): Promise<PublishResult> {
+    const latest = (await readPublishedCheckpoint(this.objects, tenant))?.checkpoint;
+    if (latest !== undefined && latest.size >= size) {
+      if (latest.size === size && !bytesEqual(latest.rootHash, root)) {
+        throw new LogRootMismatchError(size, 'checkpoint', 'another publisher signed a different root at this size');
+      }
+      return { size: latest.size, root: toHex(latest.rootHash), published: false };
+    }
+    const note = await signCheckpoint({ origin, size, rootHash: root }, this.signers.signerFor(origin));
+    await this.objects.put(checkpointKey(tenant), new TextEncoder().encode(note), { contentType: CHECKPOINT_CONTENT_TYPE, immutable: false });
+    return { size, root: toHex(root), published: true };
+  }
+
+  /** Puts every write, at most `putConcurrency` at a time; rejects once all settled if any failed. */
+  async #putAll(tenant: string, writes: readonly ObjectWrite[]): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let w = writes[next++]; w !== undefined; w = writes[next++]) {
+        await this.objects.put(tileKey(tenant, w.path), w.bytes, { contentType: TILE_CONTENT_TYPE, immutable: w.immutable });
+      }
+    };
+    const results = await Promise.allSettled(Array.from({ length: Math.min(this.#putConcurrency, writes.length) }, worker));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
+
+const bundlePath = (size: number): string => entryBundlePath(Math.floor(size / TILE_WIDTH), size % TILE_WIDTH);
+
+/** The root after `batch` must equal the root of the compact range the ledger's writer stored with it. */
+function checkAgainstLedger(range: CompactRange, batch: LedgerBatch): void {
+  checkRoot(range.end, range.root(), batch);
+}
+
+function checkRoot(size: number, root: Uint8Array, batch: LedgerBatch): void {
+  let stored: Uint8Array;
+  try {
+    stored = CompactRange.from(0, size, batch.range).root();
+  } catch (error) {
+    throw new LogRootMismatchError(size, 'ledger', `the stored compact range is malformed: ${(error as Error).message}`);
+  }
+  if (!bytesEqual(root, stored)) throw new LogRootMismatchError(size, 'ledger', 'entries do not hash to the stored compact range');
+}
+
+/**
+ * Collects a chunk's verified writes: full tiles and bundles (immutable). The
+ * partial ones at the new size move into `state`, to be written once, at the
+ * end of the publish, since only the final size's partials are ever read.
+ */
+function carry(state: LogState, tiles: TileBuilder, bundles: EntryBundleBuilder): ObjectWrite[] {
+  const changedTiles = tiles.changedTiles();
+  const changedBundles = bundles.changedBundles();
+  const changed = new Map(changedTiles.map((t) => [t.path, t.bytes]));
+  state.partials = new Map(partialTilesForSize(state.size).map((ref) => {
+    const path = tilePath(ref);
+    return [path, changed.get(path) ?? state.partials.get(path)!];
+  }));
+  const partialBundle = changedBundles.find((b) => b.width < TILE_WIDTH);
+  state.bundle = state.size % TILE_WIDTH === 0 ? undefined : partialBundle?.bytes ?? state.bundle;
+  return [
+    ...changedTiles.filter((t) => t.ref.width === TILE_WIDTH).map((t) => ({ path: t.path, bytes: t.bytes, immutable: true })),
+    ...changedBundles.filter((b) => b.width === TILE_WIDTH).map((b) => ({ path: b.path, bytes: b.bytes, immutable: true })),
+  ];
+}
