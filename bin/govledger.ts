@@ -1,9 +1,13 @@
 /**
- * The `govledger` command line. Commands arrive with their issues (start the
- * API, token, verify, drill, keys, shred, export); until the API exists,
- * `start` runs the core's self-check.
+ * The `govledger` command line. `start` serves the API on the embedded
+ * engines (DESIGN §6); `token` mints a local bearer token; `self-check`
+ * exercises the verifiable core in memory. verify, drill, keys, shred and
+ * export arrive with their issues.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { resolveDataDir } from '../lambdas/local/data-dir.js';
+import { startLocalRuntime } from '../lambdas/local/local-runtime.js';
+import { LocalTokenIssuer } from '../lambdas/local/local-tokens.js';
 import { runSelfCheck } from '../lambdas/local/self-check.js';
 
 function entryCount(value: string): number {
@@ -12,18 +16,59 @@ function entryCount(value: string): number {
   return n;
 }
 
-async function selfCheck(options: { entries: number }): Promise<void> {
-  const ok = await runSelfCheck({ entries: options.entries, log: (line) => console.log(line) });
-  process.exitCode = ok ? 0 : 1;
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of seconds ≥ 1');
+  return n;
+}
+
+/** Prints a clear one-line error (never a stack) and exits 1. */
+function fail(error: unknown): never {
+  console.error(`govledger: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
 }
 
 const program = new Command().name('govledger').description('Tamper-evident ledger for governance and compliance records').showHelpAfterError();
 
-for (const [name, description] of [
-  ['start', 'run the main job on the embedded default (until the API lands: the core self-check)'],
-  ['self-check', 'build, prove, verify and tamper with an in-memory log; exit 0 when every check behaves'],
-] as const) {
-  program.command(name).description(description).option('--entries <n>', 'entries in the log', entryCount, 1000).action(selfCheck);
-}
+program
+  .command('start')
+  .description('serve the API on 127.0.0.1:${PORT:-8787} with embedded engines, state in ${GOVLEDGER_DATA_DIR:-.govledger}')
+  .action(async () => {
+    const runtime = await startLocalRuntime().catch(fail);
+    console.log(`govledger listening on ${runtime.url} (data in ${runtime.dataDir})`);
+    let stopping = false;
+    const shutdown = (): void => {
+      if (stopping) return;
+      stopping = true;
+      console.log('govledger: stopping');
+      runtime.stop().then(() => process.exit(0), fail);
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+
+program
+  .command('token')
+  .description('print a bearer token for the local server')
+  .requiredOption('--tenant <tenant...>', 'tenant(s) the token may use')
+  .option('--scopes <scopes>', 'space-separated scopes', 'records:write records:read proofs:read')
+  .option('--subject <subject>', 'the actor recorded in entries', 'local-operator')
+  .option('--ttl <seconds>', 'lifetime in seconds', seconds, 3600)
+  .action(async (options: { tenant: string[]; scopes: string; subject: string; ttl: number }) => {
+    const issuer = await LocalTokenIssuer.open(resolveDataDir(), { create: true }).catch(fail);
+    const token = await issuer
+      .mintToken({ tenants: options.tenant, scopes: options.scopes.split(/\s+/).filter(Boolean), subject: options.subject, ttlSeconds: options.ttl })
+      .catch(fail);
+    console.log(token);
+  });
+
+program
+  .command('self-check')
+  .description('build, prove, verify and tamper with an in-memory log; exit 0 when every check behaves')
+  .option('--entries <n>', 'entries in the log', entryCount, 1000)
+  .action(async (options: { entries: number }) => {
+    const ok = await runSelfCheck({ entries: options.entries, log: (line) => console.log(line) });
+    process.exitCode = ok ? 0 : 1;
+  });
 
 await program.parseAsync();

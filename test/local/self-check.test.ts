@@ -32,7 +32,7 @@ describe('govledger CLI', () => {
     let stderr = '';
     let status = 0;
     try {
-      execFileSync(process.execPath, [bin, 'start', '--entries', 'many'], { encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(process.execPath, [bin, 'self-check', '--entries', 'many'], { encoding: 'utf8', stdio: 'pipe' });
     } catch (error) {
       ({ stderr, status } = error as { stderr: string; status: number });
     }

@@ -5,6 +5,7 @@
  * extension members the problem must carry.
  */
 export type HttpErrorCode =
+  | 'NOT_IMPLEMENTED'
   | 'MALFORMED_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'BODY_TOO_LARGE'
@@ -123,5 +124,12 @@ export class NotFoundError extends HttpError {
 export class MethodNotAllowedError extends HttpError {
   constructor(allowed: readonly string[]) {
     super('METHOD_NOT_ALLOWED', `allowed methods: ${allowed.join(', ')}`, { headers: { Allow: allowed.join(', ') } });
+  }
+}
+
+/** The route is part of the API but its implementation has not shipped yet (HTTP 501). */
+export class NotImplementedError extends HttpError {
+  constructor(operationId: string) {
+    super('NOT_IMPLEMENTED', `${operationId} is not available on this server yet`);
   }
 }

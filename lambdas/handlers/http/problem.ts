@@ -12,12 +12,14 @@
  */
 import { CoreError, type CoreErrorCode } from '../../core/errors.js';
 import { PortError, type PortErrorCode } from '../../ports/errors.js';
+import { ObjectStoreError, type ObjectStoreErrorCode } from '../../ports/object-store.js';
 import { RevisionConflictError, ServiceError, type ServiceErrorCode } from '../../services/errors.js';
+import { LogError, type LogErrorCode } from '../../services/log-errors.js';
 import { HttpError, type HttpErrorCode } from './http-errors.js';
 import type { HttpResponse } from './http-types.js';
 import type { Logger } from './logger.js';
 
-export type ErrorCode = CoreErrorCode | PortErrorCode | ServiceErrorCode | HttpErrorCode;
+export type ErrorCode = CoreErrorCode | PortErrorCode | ObjectStoreErrorCode | ServiceErrorCode | LogErrorCode | HttpErrorCode;
 
 /** What a problem response says about an error class. */
 export interface ProblemType {
@@ -47,12 +49,28 @@ export const PROBLEM_TYPES: Readonly<Record<ErrorCode, ProblemType>> = {
   INSUFFICIENT_SCOPE: problem(403, 'insufficient-scope', 'Insufficient scope'),
   NOT_FOUND: problem(404, 'not-found', 'Not found'),
   METHOD_NOT_ALLOWED: problem(405, 'method-not-allowed', 'Method not allowed'),
+  NOT_IMPLEMENTED: problem(501, 'not-implemented', 'Not implemented yet'),
   // services
   INVALID_INPUT: problem(400, 'invalid-input', 'Invalid request'),
   IDEMPOTENCY_CONFLICT: problem(422, 'idempotency-key-reused', 'Idempotency-Key reused with another request'),
   REVISION_CONFLICT: problem(409, 'revision-conflict', 'Revision conflict'),
   LEDGER_BUSY: busy,
+  // log reads and publishing
+  INVALID_TENANT: problem(400, 'invalid-tenant', 'Invalid tenant id'),
+  CHECKPOINT_NOT_FOUND: problem(404, 'not-found', 'Not found'),
+  ENTRY_NOT_PUBLISHED: problem(404, 'entry-not-published', 'Entry not yet covered by a checkpoint'),
+  POSITION_OUT_OF_RANGE: problem(404, 'position-out-of-range', 'Position out of range'),
+  TREE_SIZE_BEYOND_CHECKPOINT: problem(400, 'tree-size-beyond-checkpoint', 'treeSize beyond the latest checkpoint'),
+  INVALID_PROOF_RANGE: problem(400, 'invalid-proof-range', 'Invalid proof range'),
+  INVALID_TILE_PATH: problem(404, 'not-found', 'Not found'),
+  TILE_NOT_FOUND: problem(404, 'not-found', 'Not found'),
+  CHECKPOINT_INVALID: integrity,
+  LOG_ROOT_MISMATCH: integrity,
+  LEDGER_BEHIND_CHECKPOINT: integrity,
+  LOG_INCOMPLETE: integrity,
   // ports
+  OBJECT_IMMUTABLE: integrity,
+  OBJECT_STORE_UNAVAILABLE: problem(503, 'object-store-unavailable', 'The log object store is unavailable'),
   POSITION_TAKEN: busy, // the service retries lost races; one escaping is the same condition
   LEDGER_UNAVAILABLE: problem(503, 'ledger-unavailable', 'The ledger store is unavailable'),
   KEY_SERVICE_UNAVAILABLE: problem(503, 'key-service-unavailable', 'The key service is unavailable'),
@@ -87,7 +105,8 @@ const GENERIC_DETAIL: Readonly<Record<number, string>> = {
 const GENERIC_5XX = 'the server could not complete the request; the error was logged';
 
 function codeOf(error: unknown): ErrorCode | undefined {
-  const known = error instanceof HttpError || error instanceof ServiceError || error instanceof PortError || error instanceof CoreError;
+  const known =
+    error instanceof HttpError || error instanceof ServiceError || error instanceof LogError || error instanceof PortError || error instanceof ObjectStoreError || error instanceof CoreError;
   return known && Object.hasOwn(PROBLEM_TYPES, error.code) ? (error.code as ErrorCode) : undefined;
 }
 
