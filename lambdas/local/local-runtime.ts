@@ -84,7 +84,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       onError: (tenant, error) => logger.error('publish failed', { tenant, error: String(error) }),
     });
     stops.push(() => scheduler.stop());
-    const ledger = new LedgerService(ledgerStore, keys);
+    const ledger = new LedgerService(ledgerStore, keys, { groupCommit: true });
     const verify = localTokenVerifier(tokens.publicKey(), { issuer: LOCAL_TOKEN_ISSUER, audience: LOCAL_TOKEN_AUDIENCE });
     const handlers: Partial<Record<OperationId, HttpHandler>> = {
       appendRecords: appendRecordsHandler({

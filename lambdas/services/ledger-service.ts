@@ -13,6 +13,11 @@
  * unknown (the store failed after it may have persisted) is settled by
  * re-reading: the batch carries the request's idempotency record, so its
  * presence tells. An acknowledged write is never lost and never doubled.
+ *
+ * With `groupCommit` (a long-lived process such as the local server), a
+ * tenant's concurrent requests queue while a batch is written and then go
+ * out together as the next batch: each keeps its own positions, replay and
+ * conflict answers, and the conditional put still stops other processes.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { toHex } from '../core/bytes.js';
@@ -63,10 +68,33 @@ export interface LedgerServiceOptions {
   readonly maxAttempts?: number;
   /** Base of the exponential, fully jittered backoff between attempts, ms (default 10). */
   readonly backoffMs?: number;
+  /**
+   * Group commit (DESIGN §3): queue this process's concurrent appends per
+   * tenant and write them together, one conditional put per batch of up to
+   * 100 entries. For a long-lived process (the local server); on Lambda each
+   * request is its own batch. Default false.
+   */
+  readonly groupCommit?: boolean;
   /** Wall clock in nanoseconds since the epoch. */
   readonly clock?: () => bigint;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** A request with its record ids fixed and payloads sealed: stable across attempts. */
+interface Prepared {
+  readonly request: AppendRequest;
+  readonly recordIds: readonly string[];
+  readonly payloads: readonly EntryDraft['payload'][];
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+/** A request that passed its checks, with its drafts and the heads they produce. */
+interface Planned {
+  readonly prepared: Prepared;
+  readonly drafts: readonly EntryDraft[];
+  readonly heads: ReadonlyArray<Omit<RecordHead, 'position'>>;
 }
 
 /** SHA-256 hex of a request body, as `AppendRequest.requestHash` wants it. */
@@ -80,6 +108,11 @@ export class LedgerService {
   private readonly clock: () => bigint;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly groupCommit: boolean;
+  /** Group commit: requests waiting per tenant while a batch is being written. */
+  private readonly queues = new Map<string, Prepared[]>();
+  /** Per tenant, the batch whose index items this process wrote itself: no need to roll it forward again. */
+  private readonly rolledForward = new Map<string, number>();
 
   constructor(
     private readonly store: LedgerStore,
@@ -91,10 +124,12 @@ export class LedgerService {
     this.clock = options.clock ?? (() => BigInt(Date.now()) * 1_000_000n);
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.groupCommit = options.groupCommit ?? false;
   }
 
   /**
-   * Appends the request's records as one batch, or answers its replay.
+   * Appends the request's records (one batch, or part of a group commit), or
+   * answers its replay.
    *
    * @example
    * const { records } = await ledger.append({ tenant, idempotencyKey, requestHash: requestHash(body), actor, correlationId, records: [{ stream: 'decisions', payload }] });
@@ -106,24 +141,66 @@ export class LedgerService {
     const recordIds = request.records.map((r) => r.recordId ?? `rec_${randomUUID()}`);
     const dek = await this.keys.dataKeyForWrite(request.tenant);
     const payloads = request.records.map((r, i) => sealJson(r.payload, dek, { tenant: request.tenant, recordId: recordIds[i]!, idempotencyKey: request.idempotencyKey }));
-    for (let attempt = 1; ; attempt++) {
-      const tail = await this.store.readTail(request.tenant);
-      if (tail) await this.rollForward(tail);
-      const replay = await this.replay(request);
-      if (replay) return replay;
-      const { drafts, heads } = await this.plan(request, recordIds, payloads);
-      const batch = this.build(request, tail, drafts, heads);
-      try {
-        await this.store.appendBatch(batch.batch);
-      } catch (error) {
-        if (!(error instanceof PositionTakenError) && !(error instanceof LedgerUnavailableError)) throw error;
-        // Lost race, or an outcome we cannot know: the next attempt's replay check settles it.
-        if (attempt >= this.maxAttempts) throw new LedgerBusyError(`tenant ${request.tenant} is busy; retry shortly`, { cause: error });
-        await this.sleep(this.random() * this.backoffMs * 2 ** Math.min(attempt, 8));
-        continue;
+    return new Promise<AppendResult>((resolve, reject) => {
+      const prepared: Prepared = { request, recordIds, payloads, resolve, reject };
+      if (!this.groupCommit) {
+        void this.commit(request.tenant, [prepared]);
+        return;
       }
-      await this.rollForward(batch.batch).catch(() => undefined); // the next writer completes it if this fails
-      return { records: batch.records, replayed: false };
+      const queue = this.queues.get(request.tenant);
+      if (queue) queue.push(prepared);
+      else {
+        this.queues.set(request.tenant, [prepared]);
+        void this.drain(request.tenant);
+      }
+    });
+  }
+
+  /** Writes a tenant's queued requests, up to MAX_BATCH_ENTRIES entries per batch, until none is left. */
+  private async drain(tenant: string): Promise<void> {
+    const queue = this.queues.get(tenant)!;
+    while (queue.length > 0) {
+      let entries = 0;
+      let take = 0;
+      while (take < queue.length && entries + queue[take]!.request.records.length <= MAX_BATCH_ENTRIES) entries += queue[take++]!.request.records.length;
+      await this.commit(tenant, queue.splice(0, take));
+    }
+    this.queues.delete(tenant);
+  }
+
+  /**
+   * Commits a group of requests as one batch. Per attempt: read the tail, roll
+   * it forward, settle replays and conflicts request by request, then put the
+   * rest. Every request is resolved or rejected, never left pending.
+   */
+  private async commit(tenant: string, group: Prepared[]): Promise<void> {
+    let pending = group;
+    try {
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const tail = await this.store.readTail(tenant);
+        if (tail && this.rolledForward.get(tenant) !== tail.firstPosition) await this.rollForward(tail);
+        const planned = await this.plan(tenant, pending);
+        pending = planned.map((p) => p.prepared);
+        if (planned.length === 0) return;
+        const batch = this.build(tenant, tail, planned);
+        try {
+          await this.store.appendBatch(batch.batch);
+        } catch (error) {
+          if (!(error instanceof PositionTakenError) && !(error instanceof LedgerUnavailableError)) throw error;
+          // Lost race, or an outcome we cannot know: the next attempt's replay check settles it.
+          if (attempt >= this.maxAttempts) throw new LedgerBusyError(`tenant ${tenant} is busy; retry shortly`, { cause: error });
+          await this.sleep(this.random() * this.backoffMs * 2 ** Math.min(attempt, 8));
+          continue;
+        }
+        await this.rollForward(batch.batch).then(
+          () => this.rolledForward.set(tenant, batch.batch.firstPosition),
+          () => undefined, // the next writer completes it
+        );
+        planned.forEach((p, i) => p.prepared.resolve({ records: batch.records[i]!, replayed: false }));
+        return;
+      }
+    } catch (error) {
+      for (const p of pending) p.reject(error);
     }
   }
 
@@ -132,6 +209,7 @@ export class LedgerService {
     await Promise.all([...batch.heads.map((h) => this.store.putHead(h)), ...batch.idempotency.map((r) => this.store.putIdempotency(r))]);
   }
 
+  /** The committed answer for a retried request; IdempotencyConflictError for another body under the same key. */
   private async replay(request: AppendRequest): Promise<AppendResult | undefined> {
     const previous = await this.store.getIdempotency(request.tenant, request.idempotencyKey);
     if (!previous) return undefined;
@@ -141,61 +219,105 @@ export class LedgerService {
     return { records: JSON.parse(previous.response) as AppendedRecord[], replayed: true };
   }
 
-  /** Operations and revisions from the current heads; RevisionConflictError on a mismatch. */
-  private async plan(request: AppendRequest, recordIds: readonly string[], payloads: readonly EntryDraft['payload'][]) {
-    const current = new Map<string, RecordHead | undefined>();
-    for (const id of new Set(recordIds)) current.set(id, await this.store.getHead(request.tenant, id));
-    const drafts: EntryDraft[] = [];
-    const heads: Array<Omit<RecordHead, 'position'>> = [];
-    request.records.forEach((record, i) => {
-      const recordId = recordIds[i]!;
-      const head = current.get(recordId);
-      const revision = head?.revision ?? 0;
-      const live = head !== undefined && head.operation !== 'DELETE';
-      const operation = record.operation ?? (live ? 'UPDATE' : 'CREATE');
-      if (record.expectedRevision !== undefined && record.expectedRevision !== revision) {
-        throw new RevisionConflictError(recordId, record.expectedRevision, revision);
+  /**
+   * Settles replays and conflicts request by request (resolving or rejecting
+   * them) and plans the rest in order: operations and revisions from the
+   * current heads, each request seeing those planned before it.
+   */
+  private async plan(tenant: string, group: readonly Prepared[]): Promise<Planned[]> {
+    const heads = new Map<string, Omit<RecordHead, 'position'> | undefined>();
+    const planned: Planned[] = [];
+    const keys = new Set<string>();
+    for (const prepared of group) {
+      const { request } = prepared;
+      try {
+        const replay = await this.replay(request);
+        if (replay) {
+          prepared.resolve(replay);
+          continue;
+        }
+        if (keys.has(request.idempotencyKey)) {
+          // the same key twice in one group: the second waits for the first's commit and replays it
+          this.requeue(tenant, prepared);
+          continue;
+        }
+        for (const id of prepared.recordIds) if (!heads.has(id)) heads.set(id, await this.store.getHead(tenant, id));
+        const local = new Map(heads);
+        const drafts: EntryDraft[] = [];
+        const next: Array<Omit<RecordHead, 'position'>> = [];
+        request.records.forEach((record, i) => {
+          const recordId = prepared.recordIds[i]!;
+          const head = local.get(recordId);
+          const revision = head?.revision ?? 0;
+          const live = head !== undefined && head.operation !== 'DELETE';
+          const operation = record.operation ?? (live ? 'UPDATE' : 'CREATE');
+          if (record.expectedRevision !== undefined && record.expectedRevision !== revision) {
+            throw new RevisionConflictError(recordId, record.expectedRevision, revision);
+          }
+          if (operation === 'CREATE' ? live : !live) {
+            throw new RevisionConflictError(recordId, record.expectedRevision ?? revision, revision, operation === 'CREATE' ? 'already exists' : 'does not exist');
+          }
+          const after = { tenant, recordId, revision: revision + 1, operation } as const;
+          local.set(recordId, after);
+          next.push(after);
+          drafts.push({
+            stream: record.stream,
+            recordId,
+            revision: after.revision,
+            operation,
+            actor: request.actor,
+            correlationId: request.correlationId,
+            idempotencyKey: request.idempotencyKey,
+            signatures: [...(record.signatures ?? [])],
+            payload: prepared.payloads[i]!,
+          });
+        });
+        for (const [id, h] of local) heads.set(id, h);
+        keys.add(request.idempotencyKey);
+        planned.push({ prepared, drafts, heads: next });
+      } catch (error) {
+        if (!(error instanceof IdempotencyConflictError) && !(error instanceof RevisionConflictError)) throw error;
+        prepared.reject(error);
       }
-      if (operation === 'CREATE' ? live : !live) {
-        throw new RevisionConflictError(recordId, record.expectedRevision ?? revision, revision, operation === 'CREATE' ? 'already exists' : 'does not exist');
-      }
-      const next = { tenant: request.tenant, recordId, revision: revision + 1, operation } as const;
-      current.set(recordId, { ...next, position: -1 });
-      heads.push(next);
-      drafts.push({
-        stream: record.stream,
-        recordId,
-        revision: next.revision,
-        operation,
-        actor: request.actor,
-        correlationId: request.correlationId,
-        idempotencyKey: request.idempotencyKey,
-        signatures: [...(record.signatures ?? [])],
-        payload: payloads[i]!,
-      });
-    });
-    return { drafts, heads };
+    }
+    return planned;
   }
 
-  private build(request: AppendRequest, tail: LedgerBatch | undefined, drafts: readonly EntryDraft[], heads: ReadonlyArray<Omit<RecordHead, 'position'>>) {
+  /** Puts a request back at the head of its tenant's queue (group commit only). */
+  private requeue(tenant: string, prepared: Prepared): void {
+    const queue = this.queues.get(tenant);
+    if (queue) queue.unshift(prepared);
+    else void this.commit(tenant, [prepared]);
+  }
+
+  private build(tenant: string, tail: LedgerBatch | undefined, planned: readonly Planned[]) {
     const tip: ChainTip = tail
-      ? { tenant: request.tenant, size: tail.firstPosition + tail.entries.length, leafHash: tail.lastLeafHash, timestamp: tail.lastTimestamp, generation: tail.generation }
-      : genesisTip(request.tenant);
-    const { entries, tip: next } = chainEntries(tip, drafts, this.clock());
+      ? { tenant, size: tail.firstPosition + tail.entries.length, leafHash: tail.lastLeafHash, timestamp: tail.lastTimestamp, generation: tail.generation }
+      : genesisTip(tenant);
+    const { entries, tip: next } = chainEntries(tip, planned.flatMap((p) => p.drafts), this.clock());
     const range = tail ? CompactRange.from(0, tip.size, tail.range) : CompactRange.empty();
     for (const e of entries) range.append(e.leafHash);
-    const records: AppendedRecord[] = entries.map((e) => ({ position: e.entry.position, leafHash: toHex(e.leafHash), timestamp: e.entry.timestamp, recordId: e.entry.recordId, revision: e.entry.revision }));
-    const idempotency: IdempotencyRecord = { tenant: request.tenant, key: request.idempotencyKey, requestHash: request.requestHash, response: JSON.stringify(records), firstPosition: tip.size, count: entries.length };
+    const all: AppendedRecord[] = entries.map((e) => ({ position: e.entry.position, leafHash: toHex(e.leafHash), timestamp: e.entry.timestamp, recordId: e.entry.recordId, revision: e.entry.revision }));
+    const records: AppendedRecord[][] = [];
+    const idempotency: IdempotencyRecord[] = [];
+    let offset = 0;
+    for (const p of planned) {
+      const mine = all.slice(offset, offset + p.drafts.length);
+      records.push(mine);
+      const { request } = p.prepared;
+      idempotency.push({ tenant, key: request.idempotencyKey, requestHash: request.requestHash, response: JSON.stringify(mine), firstPosition: tip.size + offset, count: mine.length });
+      offset += p.drafts.length;
+    }
     const batch: LedgerBatch = {
-      tenant: request.tenant,
+      tenant,
       firstPosition: tip.size,
       entries: entries.map((e) => e.bytes),
       range: range.hashes,
       lastLeafHash: next.leafHash,
       lastTimestamp: next.timestamp!,
       generation: next.generation,
-      heads: heads.map((h, i) => ({ ...h, position: tip.size + i })),
-      idempotency: [idempotency],
+      heads: planned.flatMap((p) => p.heads).map((h, i) => ({ ...h, position: tip.size + i })),
+      idempotency,
     };
     return { batch, records };
   }
