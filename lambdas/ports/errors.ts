@@ -12,7 +12,9 @@ export type PortErrorCode =
   | 'KEY_FILE_INVALID'
   | 'POSITION_TAKEN'
   | 'LEDGER_UNAVAILABLE'
-  | 'BATCH_TOO_LARGE';
+  | 'BATCH_TOO_LARGE'
+  | 'OBJECT_IMMUTABLE'
+  | 'OBJECT_STORE_UNAVAILABLE';
 
 export class PortError extends Error {
   readonly code: PortErrorCode;
@@ -91,5 +93,21 @@ export class LedgerUnavailableError extends PortError {
 export class BatchTooLargeError extends PortError {
   constructor(message: string) {
     super('BATCH_TOO_LARGE', message);
+  }
+}
+
+/** An immutable object already holds other bytes: nothing was written (a fork or a bug; alert). */
+export class ObjectImmutableError extends PortError {
+  readonly key: string;
+  constructor(key: string, options?: { cause?: unknown }) {
+    super('OBJECT_IMMUTABLE', `object ${key} is immutable and holds other bytes`, options);
+    this.key = key;
+  }
+}
+
+/** The object store did not answer after bounded retries (HTTP 503 with Retry-After). */
+export class ObjectStoreUnavailableError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('OBJECT_STORE_UNAVAILABLE', message, options);
   }
 }

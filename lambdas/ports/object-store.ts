@@ -26,10 +26,6 @@
  *   else (access denied, missing bucket) is a deployment bug and passes through.
  *
  * Adapters: S3 (Object Lock bucket), an in-memory fake with fault hooks.
- *
- * The error classes below mirror `PortError` (lambdas/ports/errors.ts): they
- * belong there as `OBJECT_IMMUTABLE` and `OBJECT_STORE_UNAVAILABLE` codes and
- * live here only until that file is next edited.
  */
 
 /** Options of {@link ObjectStore.put}. */
@@ -54,33 +50,8 @@ export interface ObjectStore {
   get(key: string): Promise<Uint8Array | undefined>;
 }
 
-export type ObjectStoreErrorCode = 'OBJECT_IMMUTABLE' | 'OBJECT_STORE_UNAVAILABLE';
-
-/** Base of the object store's errors; same shape as `PortError` (stable `code`, `cause` passed on). */
-export class ObjectStoreError extends Error {
-  readonly code: ObjectStoreErrorCode;
-  constructor(code: ObjectStoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
-
-/** An immutable object already holds other bytes: nothing was written (a fork or a bug; alert). */
-export class ObjectImmutableError extends ObjectStoreError {
-  readonly key: string;
-  constructor(key: string, options?: { cause?: unknown }) {
-    super('OBJECT_IMMUTABLE', `object ${key} is immutable and holds other bytes`, options);
-    this.key = key;
-  }
-}
-
-/** The object store did not answer after bounded retries (HTTP 503 with Retry-After). */
-export class ObjectStoreUnavailableError extends ObjectStoreError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('OBJECT_STORE_UNAVAILABLE', message, options);
-  }
-}
+// The object store's errors are PortErrors like every port's (lambdas/ports/errors.ts).
+export { ObjectImmutableError, ObjectStoreUnavailableError } from './errors.js';
 
 const BAD_SEGMENT = new Set(['', '.', '..']);
 

@@ -18,13 +18,12 @@ import type { HttpEvent, HttpResponse } from '../../lambdas/handlers/http/http-t
 import { PROBLEM_TYPES, problemTypeOf, toProblemResponse, type ErrorCode } from '../../lambdas/handlers/http/problem.js';
 import { problemResponses } from '../../lambdas/handlers/http/problem-responses.js';
 import { LedgerUnavailableError, PortError, type PortErrorCode } from '../../lambdas/ports/errors.js';
-import { ObjectStoreError, type ObjectStoreErrorCode } from '../../lambdas/ports/object-store.js';
 import { LedgerBusyError, RevisionConflictError, ServiceError, type ServiceErrorCode } from '../../lambdas/services/errors.js';
 import { LogError, type LogErrorCode } from '../../lambdas/services/log-errors.js';
 import { bodyOf, context, httpEvent, memoryLogger } from './http-fixtures.js';
 
 /** The stable contract: status and problem name per code. Changing a line here is an API change. */
-const EXPECTED: Record<ErrorCode, [family: 'core' | 'port' | 'object' | 'service' | 'log' | 'http', status: number, name: string]> = {
+const EXPECTED: Record<ErrorCode, [family: 'core' | 'port' | 'service' | 'log' | 'http', status: number, name: string]> = {
   MALFORMED_JSON: ['http', 400, 'malformed-json'],
   UNSUPPORTED_MEDIA_TYPE: ['http', 415, 'unsupported-media-type'],
   BODY_TOO_LARGE: ['http', 413, 'body-too-large'],
@@ -52,8 +51,8 @@ const EXPECTED: Record<ErrorCode, [family: 'core' | 'port' | 'object' | 'service
   LOG_ROOT_MISMATCH: ['log', 500, 'integrity-failure'],
   LEDGER_BEHIND_CHECKPOINT: ['log', 500, 'integrity-failure'],
   LOG_INCOMPLETE: ['log', 500, 'integrity-failure'],
-  OBJECT_IMMUTABLE: ['object', 500, 'integrity-failure'],
-  OBJECT_STORE_UNAVAILABLE: ['object', 503, 'object-store-unavailable'],
+  OBJECT_IMMUTABLE: ['port', 500, 'integrity-failure'],
+  OBJECT_STORE_UNAVAILABLE: ['port', 503, 'object-store-unavailable'],
   POSITION_TAKEN: ['port', 503, 'ledger-busy'],
   LEDGER_UNAVAILABLE: ['port', 503, 'ledger-unavailable'],
   KEY_SERVICE_UNAVAILABLE: ['port', 503, 'key-service-unavailable'],
@@ -84,7 +83,6 @@ function errorFor(code: ErrorCode): Error {
   if (family === 'port') return new PortError(code as PortErrorCode, message);
   if (family === 'service') return new ServiceError(code as ServiceErrorCode, message);
   if (family === 'log') return new LogError(code as LogErrorCode, message);
-  if (family === 'object') return new ObjectStoreError(code as ObjectStoreErrorCode, message);
   return new HttpError(code as never, message);
 }
 

@@ -12,14 +12,13 @@
  */
 import { CoreError, type CoreErrorCode } from '../../core/errors.js';
 import { PortError, type PortErrorCode } from '../../ports/errors.js';
-import { ObjectStoreError, type ObjectStoreErrorCode } from '../../ports/object-store.js';
 import { RevisionConflictError, ServiceError, type ServiceErrorCode } from '../../services/errors.js';
 import { LogError, type LogErrorCode } from '../../services/log-errors.js';
 import { HttpError, type HttpErrorCode } from './http-errors.js';
 import type { HttpResponse } from './http-types.js';
 import type { Logger } from './logger.js';
 
-export type ErrorCode = CoreErrorCode | PortErrorCode | ObjectStoreErrorCode | ServiceErrorCode | LogErrorCode | HttpErrorCode;
+export type ErrorCode = CoreErrorCode | PortErrorCode | ServiceErrorCode | LogErrorCode | HttpErrorCode;
 
 /** What a problem response says about an error class. */
 export interface ProblemType {
@@ -106,7 +105,7 @@ const GENERIC_5XX = 'the server could not complete the request; the error was lo
 
 function codeOf(error: unknown): ErrorCode | undefined {
   const known =
-    error instanceof HttpError || error instanceof ServiceError || error instanceof LogError || error instanceof PortError || error instanceof ObjectStoreError || error instanceof CoreError;
+    error instanceof HttpError || error instanceof ServiceError || error instanceof LogError || error instanceof PortError || error instanceof CoreError;
   return known && Object.hasOwn(PROBLEM_TYPES, error.code) ? (error.code as ErrorCode) : undefined;
 }
 
