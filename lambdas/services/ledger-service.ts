@@ -210,8 +210,7 @@ export class LedgerService {
   }
 
   /** The committed answer for a retried request; IdempotencyConflictError for another body under the same key. */
-  private async replay(request: AppendRequest): Promise<AppendResult | undefined> {
-    const previous = await this.store.getIdempotency(request.tenant, request.idempotencyKey);
+  private replay(request: AppendRequest, previous: IdempotencyRecord | undefined): AppendResult | undefined {
     if (!previous) return undefined;
     if (previous.requestHash !== request.requestHash) {
       throw new IdempotencyConflictError(`Idempotency-Key ${JSON.stringify(request.idempotencyKey)} was used with another request body`);
@@ -222,16 +221,22 @@ export class LedgerService {
   /**
    * Settles replays and conflicts request by request (resolving or rejecting
    * them) and plans the rest in order: operations and revisions from the
-   * current heads, each request seeing those planned before it.
+   * current heads, each request seeing those planned before it. The group's
+   * idempotency records and heads are read concurrently, once.
    */
   private async plan(tenant: string, group: readonly Prepared[]): Promise<Planned[]> {
-    const heads = new Map<string, Omit<RecordHead, 'position'> | undefined>();
+    const ids = [...new Set(group.flatMap((p) => p.recordIds))];
+    const [previous, current] = await Promise.all([
+      Promise.all(group.map((p) => this.store.getIdempotency(tenant, p.request.idempotencyKey))),
+      Promise.all(ids.map((id) => this.store.getHead(tenant, id))),
+    ]);
+    const heads = new Map<string, Omit<RecordHead, 'position'> | undefined>(ids.map((id, i) => [id, current[i]]));
     const planned: Planned[] = [];
     const keys = new Set<string>();
-    for (const prepared of group) {
+    for (const [index, prepared] of group.entries()) {
       const { request } = prepared;
       try {
-        const replay = await this.replay(request);
+        const replay = this.replay(request, previous[index]);
         if (replay) {
           prepared.resolve(replay);
           continue;
@@ -241,7 +246,6 @@ export class LedgerService {
           this.requeue(tenant, prepared);
           continue;
         }
-        for (const id of prepared.recordIds) if (!heads.has(id)) heads.set(id, await this.store.getHead(tenant, id));
         const local = new Map(heads);
         const drafts: EntryDraft[] = [];
         const next: Array<Omit<RecordHead, 'position'>> = [];
