@@ -1,9 +1,11 @@
 /**
  * The `govledger` command line. `start` serves the API on the embedded
- * engines (DESIGN §6); `token` mints a local bearer token; `self-check`
- * exercises the verifiable core in memory. verify, drill, keys, shred and
- * export arrive with their issues.
+ * engines (DESIGN §6); `token` mints a local bearer token; `keys rotate` and
+ * `shred` call the running server's admin routes; `self-check` exercises the
+ * verifiable core in memory. verify, drill and export arrive with their issues.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { resolveDataDir } from '../lambdas/local/data-dir.js';
 import { startLocalRuntime } from '../lambdas/local/local-runtime.js';
@@ -60,6 +62,49 @@ program
       .mintToken({ tenants: options.tenant, scopes: options.scopes.split(/\s+/).filter(Boolean), subject: options.subject, ttlSeconds: options.ttl })
       .catch(fail);
     console.log(token);
+  });
+
+/** POSTs an admin request to the running local server (found through <data dir>/endpoints.json). */
+async function adminCall(tenant: string, path: string, body: unknown, actor: string): Promise<void> {
+  const dataDir = resolveDataDir();
+  let api: string;
+  try {
+    api = (JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8')) as { api: string }).api;
+  } catch {
+    fail(`no ${join(dataDir, 'endpoints.json')}: start the server first (npm start), with the same GOVLEDGER_DATA_DIR`);
+  }
+  const issuer = await LocalTokenIssuer.open(dataDir, { create: true }).catch(fail);
+  const token = await issuer.mintToken({ tenants: [tenant], scopes: ['admin'], subject: actor, ttlSeconds: 60 });
+  const response = await fetch(`${api}/v1/tenants/${encodeURIComponent(tenant)}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  }).catch(() => fail(`no server answers at ${api}: is npm start running?`));
+  const text = await response.text();
+  if (!response.ok) fail(`${response.status}: ${text}`);
+  console.log(text);
+}
+
+program
+  .command('keys')
+  .description('key management on the running local server')
+  .command('rotate')
+  .description('add a KEK version for a tenant; new data uses it, history stays readable')
+  .requiredOption('--tenant <tenant>', 'the tenant')
+  .option('--reason <text>', 'why, recorded in the SYSTEM entry')
+  .option('--actor <actor>', 'who, recorded in the SYSTEM entry', `user:${process.env.USER ?? 'operator'}`)
+  .action(async (options: { tenant: string; reason?: string; actor: string }) => {
+    await adminCall(options.tenant, '/admin/keys/rotate', options.reason ? { reason: options.reason } : {}, options.actor);
+  });
+
+program
+  .command('shred')
+  .description('crypto-shred a tenant on the running local server (refused under a legal hold); its entries still verify')
+  .requiredOption('--tenant <tenant>', 'the tenant')
+  .requiredOption('--reason <text>', 'why, recorded in the SYSTEM entry')
+  .option('--actor <actor>', 'who, recorded in the SYSTEM entry', `user:${process.env.USER ?? 'operator'}`)
+  .action(async (options: { tenant: string; reason: string; actor: string }) => {
+    await adminCall(options.tenant, '/admin/shred', { reason: options.reason }, options.actor);
   });
 
 program

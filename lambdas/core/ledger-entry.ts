@@ -92,6 +92,8 @@ export const entrySchema = z
 
 export type Entry = z.infer<typeof entrySchema>;
 export type Signature = z.infer<typeof signatureSchema>;
+/** What a SYSTEM entry records, in clear: a kind and its details. */
+export type SystemPayload = z.infer<typeof systemPayloadSchema>['system'];
 export type Operation = z.infer<typeof operationSchema>;
 
 /** An entry together with its canonical bytes and leaf hash. */

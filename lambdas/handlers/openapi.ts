@@ -45,6 +45,8 @@ const COMPONENTS = {
   GetRecordQuery: s.getRecordQuerySchema,
   EntryQuery: s.entryQuerySchema,
   ConsistencyQuery: s.consistencyQuerySchema,
+  RotateKeysBody: s.rotateKeysBodySchema,
+  ShredTenantBody: s.shredTenantBodySchema,
 } satisfies Record<string, z.ZodType>;
 type ComponentId = keyof typeof COMPONENTS;
 const QUERY_COMPONENTS: readonly ComponentId[] = ['ListRecordsQuery', 'GetRecordQuery', 'EntryQuery', 'ConsistencyQuery'];
@@ -75,6 +77,8 @@ const OPERATIONS: Readonly<Record<OperationId, OperationDoc>> = {
   getCheckpoint: { summary: 'The latest signed checkpoint (C2SP signed note)', success: { status: 200, description: 'Signed note', mediaType: 'text/plain' } },
   getTile: { summary: 'A C2SP tlog-tiles tile, byte for byte', success: { status: 200, description: 'Tile', mediaType: 'application/octet-stream' } },
   getLogKey: { summary: 'The tenant\'s checkpoint verifier key (C2SP note vkey)', success: { status: 200, description: 'Verifier key', mediaType: 'text/plain' } },
+  rotateKeys: { summary: 'Add a KEK version for the tenant (admin); history is not re-encrypted; appends a SYSTEM entry', body: 'RotateKeysBody', success: { status: 201, description: 'New KEK version and the SYSTEM entry' } },
+  shredTenant: { summary: 'Crypto-shred the tenant (admin; 409 under a legal hold); entries still verify; appends a SYSTEM entry', body: 'ShredTenantBody', success: { status: 200, description: 'The shredding marker and the SYSTEM entry' } },
   getOpenApi: { summary: 'This document', success: { status: 200, description: 'OpenAPI 3.1 document' } },
   healthz: { summary: 'Liveness and each dependency\'s state', success: { status: 200, description: 'Healthy (503 with the same body when degraded)', schema: 'HealthResponse' } },
 };

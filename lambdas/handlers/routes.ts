@@ -39,6 +39,8 @@ export const ROUTES = [
   { method: 'GET', path: `${T}/log/checkpoint`, operationId: 'getCheckpoint', scopes: ['proofs:read'], auth: true },
   { method: 'GET', path: `${T}/log/tile/{tile+}`, operationId: 'getTile', scopes: ['proofs:read'], auth: true },
   { method: 'GET', path: `${T}/log-key`, operationId: 'getLogKey', scopes: ['proofs:read'], auth: true },
+  { method: 'POST', path: `${T}/admin/keys/rotate`, operationId: 'rotateKeys', scopes: ['admin'], auth: true },
+  { method: 'POST', path: `${T}/admin/shred`, operationId: 'shredTenant', scopes: ['admin'], auth: true },
   { method: 'GET', path: '/v1/openapi.json', operationId: 'getOpenApi', scopes: [], auth: false },
   { method: 'GET', path: '/healthz', operationId: 'healthz', scopes: [], auth: false },
 ] as const satisfies readonly Route[];

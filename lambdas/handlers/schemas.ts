@@ -127,3 +127,8 @@ export function parseAppendBody(body: unknown): { records: z.output<typeof recor
   if (batch) return { records: parseOrThrow(batchInputSchema, body, '/body').records, batch };
   return { records: [parseOrThrow(recordInputSchema, body, '/body')], batch };
 }
+
+/** POST …/admin/keys/rotate body: why (recorded in the SYSTEM entry). */
+export const rotateKeysBodySchema = z.strictObject({ reason: z.string().min(1).max(500).optional() });
+/** POST …/admin/shred body: why, recorded in the SYSTEM entry. */
+export const shredTenantBodySchema = z.strictObject({ reason: z.string().min(1).max(500) });

@@ -16,6 +16,7 @@ import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { FileMasterKey } from '../adapters/local/file-master-key.js';
 import { FileSigningKey } from '../adapters/local/file-signing-key.js';
 import { originFor } from '../core/checkpoint.js';
+import { adminKeysHandlers } from '../handlers/admin-keys.js';
 import { appendRecordsHandler } from '../handlers/append-records.js';
 import { openApiHandler } from '../handlers/get-openapi.js';
 import { healthzHandler } from '../handlers/healthz.js';
@@ -98,6 +99,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         verify,
         logger,
       }),
+      ...adminKeysHandlers({ keys, ledger: { appendSystem: (t, system, actor) => ledger.appendSystem(t, system, actor).finally(() => scheduler.notify(t)) }, verify, logger }),
       ...logReadHandlers({ reader: new LogReader(ledgerStore, objects), verifierKeyFor: (t) => signing.verifierKeyFor(originFor(logPrefix, t)), verify, logger }),
       healthz: healthzHandler({
         logger,

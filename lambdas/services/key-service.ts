@@ -133,6 +133,11 @@ export class KeyService {
     return marker;
   }
 
+  /** The shredding marker of the tenant, if its keys were shredded. */
+  async shredMarker(tenant: string): Promise<ShredMarker | undefined> {
+    return this.store.shredded(tenant);
+  }
+
   private async latestVersion(tenant: string): Promise<number> {
     const cached = this.latest.get(tenant);
     if (cached !== undefined) return cached;

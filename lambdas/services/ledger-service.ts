@@ -22,7 +22,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { toHex } from '../core/bytes.js';
 import { CompactRange } from '../core/compact-range.js';
-import { chainEntries, genesisTip, type ChainTip, type EntryDraft, type Operation, type Signature } from '../core/ledger-entry.js';
+import { chainEntries, genesisTip, type ChainTip, type EntryDraft, type Operation, type Signature, type SystemPayload } from '../core/ledger-entry.js';
 import { sealJson } from '../core/payload-envelope.js';
 import { LedgerUnavailableError, PositionTakenError } from '../ports/errors.js';
 import type { IdempotencyRecord, LedgerBatch, LedgerStore, RecordHead } from '../ports/ledger-store.js';
@@ -86,6 +86,8 @@ interface Prepared {
   readonly request: AppendRequest;
   readonly recordIds: readonly string[];
   readonly payloads: readonly EntryDraft['payload'][];
+  /** A SYSTEM entry: a fresh record id, no revision checks. */
+  readonly system: boolean;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
@@ -141,8 +143,34 @@ export class LedgerService {
     const recordIds = request.records.map((r) => r.recordId ?? `rec_${randomUUID()}`);
     const dek = await this.keys.dataKeyForWrite(request.tenant);
     const payloads = request.records.map((r, i) => sealJson(r.payload, dek, { tenant: request.tenant, recordId: recordIds[i]!, idempotencyKey: request.idempotencyKey }));
+    return this.enqueue(request, recordIds, payloads, false);
+  }
+
+  /**
+   * Appends a SYSTEM entry (key rotation, crypto-shredding, recovery, reports):
+   * its payload stays in clear, so it is readable after shredding, and it
+   * needs no data key.
+   *
+   * @example
+   * await ledger.appendSystem('acme', { kind: 'crypto-shred', details: { reason } }, 'user:dpo');
+   */
+  async appendSystem(tenant: string, system: SystemPayload, actor: string): Promise<AppendedRecord> {
+    const id = randomUUID();
+    const request: AppendRequest = {
+      tenant,
+      idempotencyKey: `system:${id}`,
+      requestHash: requestHash(JSON.stringify(system)),
+      actor,
+      correlationId: id,
+      records: [{ stream: 'system', payload: system }],
+    };
+    const result = await this.enqueue(request, [`system-${system.kind}-${id}`], [{ system }], true);
+    return result.records[0]!;
+  }
+
+  private enqueue(request: AppendRequest, recordIds: readonly string[], payloads: readonly EntryDraft['payload'][], system: boolean): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
-      const prepared: Prepared = { request, recordIds, payloads, resolve, reject };
+      const prepared: Prepared = { request, recordIds, payloads, system, resolve, reject };
       if (!this.groupCommit) {
         void this.commit(request.tenant, [prepared]);
         return;
@@ -254,11 +282,11 @@ export class LedgerService {
           const head = local.get(recordId);
           const revision = head?.revision ?? 0;
           const live = head !== undefined && head.operation !== 'DELETE';
-          const operation = record.operation ?? (live ? 'UPDATE' : 'CREATE');
+          const operation = prepared.system ? 'SYSTEM' : (record.operation ?? (live ? 'UPDATE' : 'CREATE'));
           if (record.expectedRevision !== undefined && record.expectedRevision !== revision) {
             throw new RevisionConflictError(recordId, record.expectedRevision, revision);
           }
-          if (operation === 'CREATE' ? live : !live) {
+          if (operation !== 'SYSTEM' && (operation === 'CREATE' ? live : !live)) {
             throw new RevisionConflictError(recordId, record.expectedRevision ?? revision, revision, operation === 'CREATE' ? 'already exists' : 'does not exist');
           }
           const after = { tenant, recordId, revision: revision + 1, operation } as const;

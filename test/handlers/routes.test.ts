@@ -6,7 +6,7 @@ import { allowedMethods, matchRoute, resolveRoute, routeById, ROUTES } from '../
 const concrete = (path: string) => path.replace('{tenant}', 'acme').replace('{recordId}', 'rec-1').replace('{position}', '42').replace('{idempotencyKey}', 'key-1').replace('{tile+}', '0/x001/234.p/5');
 
 describe('ROUTES', () => {
-  it('lists every v1 route of DESIGN §3 plus the OpenAPI document, once each', () => {
+  it('lists every v1 route of DESIGN §3, the admin key routes and the OpenAPI document, once each', () => {
     // Prepare
     const expected = [
       'POST /v1/tenants/{tenant}/records',
@@ -19,6 +19,8 @@ describe('ROUTES', () => {
       'GET /v1/tenants/{tenant}/log/checkpoint',
       'GET /v1/tenants/{tenant}/log/tile/{tile+}',
       'GET /v1/tenants/{tenant}/log-key',
+      'POST /v1/tenants/{tenant}/admin/keys/rotate',
+      'POST /v1/tenants/{tenant}/admin/shred',
       'GET /v1/openapi.json',
       'GET /healthz',
     ];

@@ -16,6 +16,7 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 let runtime: LocalRuntime;
 let token: string;
+let adminToken: string;
 
 async function call(path: string, init: RequestInit & { auth?: string | null } = {}) {
   const headers = new Headers(init.headers);
@@ -46,6 +47,7 @@ beforeAll(async () => {
   runtime = await startLocalRuntime({ env, logger: quiet });
   const issuer = await LocalTokenIssuer.open(dir);
   token = await issuer.mintToken({ tenants: ['acme'], scopes: ['records:write', 'records:read', 'proofs:read'], subject: 'user:alice' });
+  adminToken = await issuer.mintToken({ tenants: ['acme'], scopes: ['admin', 'proofs:read'], subject: 'user:dpo' });
 }, 60_000);
 
 afterAll(async () => {
@@ -131,5 +133,41 @@ describe('the local server (npm start) over real HTTP', () => {
     const next = await append('k-4', { stream: 'decisions', recordId: 'd-1', expectedRevision: 2, payload: 3 });
     // Assess
     expect(next.json).toMatchObject({ position: 3, revision: 3 });
+  }, 60_000);
+
+  it('admin: rotates the KEK (new writes use it) and crypto-shreds the tenant, each recorded as a SYSTEM entry', async () => {
+    // Prepare
+    const admin = (path: string, body: unknown) => call(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, auth: adminToken });
+    const size = 4; // entries 0..3 from the tests above
+    await checkpointAt(size);
+    // Act
+    const refused = await call('/v1/tenants/acme/admin/keys/rotate', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const rotated = await admin('/v1/tenants/acme/admin/keys/rotate', { reason: 'yearly rotation' });
+    const after = await append('k-5', { stream: 'decisions', payload: { after: 'rotation' } });
+    await checkpointAt(size + 2);
+    const written = await call(`/v1/tenants/acme/entries/${after.json.position}`);
+    const shred = await admin('/v1/tenants/acme/admin/shred', { reason: 'contract ended' });
+    const again = await admin('/v1/tenants/acme/admin/shred', { reason: 'twice' });
+    const refusedWrite = await append('k-6', { stream: 'decisions', payload: 1 });
+    // Assess
+    expect(refused.status).toBe(403);
+    expect(rotated.status).toBe(201);
+    expect(rotated.json).toMatchObject({ kekVersion: 2, entry: { position: size, revision: 1 } });
+    const stored = JSON.parse(Buffer.from(written.json.entry, 'base64').toString('utf8'));
+    expect(stored.payload.kv).toBe(2);
+    expect(shred.status).toBe(200);
+    expect(shred.json).toMatchObject({ shredded: { tenant: 'acme', actor: 'user:dpo', reason: 'contract ended', kekVersions: [1, 2] }, entry: { position: size + 2 } });
+    expect(again.json.entry).toBeNull();
+    expect(refusedWrite.status).toBe(410);
+    expect(refusedWrite.json.type).toBe('urn:govledger:problem:data-shredded');
+    const note = await checkpointAt(size + 3);
+    const system = await call(`/v1/tenants/acme/entries/${size + 2}`);
+    const entry = JSON.parse(Buffer.from(system.json.entry, 'base64').toString('utf8'));
+    expect(entry).toMatchObject({ operation: 'SYSTEM', actor: 'user:dpo', payload: { system: { kind: 'crypto-shred', details: { reason: 'contract ended' } } } });
+    // every entry still verifies against the new checkpoint
+    const vkey = (await call('/v1/tenants/acme/log-key')).text.trim();
+    const checkpoint = openCheckpoint(note, new Ed25519NoteVerifier(vkey), { origin: 'govledger.test/acme' });
+    const first = await call(`/v1/tenants/acme/entries/0?treeSize=${size + 3}`);
+    expect(() => verifyInclusion(0, size + 3, hashLeaf(Buffer.from(first.json.entry, 'base64')), first.json.inclusionProof.map((h: string) => fromHex(h, 32)), checkpoint.rootHash)).not.toThrow();
   }, 60_000);
 });
