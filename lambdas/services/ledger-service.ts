@@ -115,6 +115,8 @@ export class LedgerService {
   private readonly queues = new Map<string, Prepared[]>();
   /** Per tenant, the batch whose index items this process wrote itself: no need to roll it forward again. */
   private readonly rolledForward = new Map<string, number>();
+  /** Group commit: the last batch this process appended per tenant (the likely tail). */
+  private readonly tails = new Map<string, LedgerBatch>();
 
   constructor(
     private readonly store: LedgerStore,
@@ -205,7 +207,10 @@ export class LedgerService {
     let pending = group;
     try {
       for (let attempt = 1; pending.length > 0; attempt++) {
-        const tail = await this.store.readTail(tenant);
+        // With group commit, this process's last batch is usually still the tail: skip the read and let
+        // the conditional put tell (a lost race drops the cached tail and re-reads).
+        const cached = attempt === 1 ? this.tails.get(tenant) : undefined;
+        const tail = cached ?? (await this.store.readTail(tenant));
         if (tail && this.rolledForward.get(tenant) !== tail.firstPosition) await this.rollForward(tail);
         const planned = await this.plan(tenant, pending);
         pending = planned.map((p) => p.prepared);
@@ -214,17 +219,21 @@ export class LedgerService {
         try {
           await this.store.appendBatch(batch.batch);
         } catch (error) {
+          this.tails.delete(tenant);
           if (!(error instanceof PositionTakenError) && !(error instanceof LedgerUnavailableError)) throw error;
           // Lost race, or an outcome we cannot know: the next attempt's replay check settles it.
           if (attempt >= this.maxAttempts) throw new LedgerBusyError(`tenant ${tenant} is busy; retry shortly`, { cause: error });
           await this.sleep(this.random() * this.backoffMs * 2 ** Math.min(attempt, 8));
           continue;
         }
+        if (this.groupCommit) this.tails.set(tenant, batch.batch);
+        // The batch is durable: answer now. Its index items follow (before this tenant's next batch
+        // is planned); if they fail, the next writer rolls them forward.
+        planned.forEach((p, i) => p.prepared.resolve({ records: batch.records[i]!, replayed: false }));
         await this.rollForward(batch.batch).then(
           () => this.rolledForward.set(tenant, batch.batch.firstPosition),
-          () => undefined, // the next writer completes it
+          () => undefined,
         );
-        planned.forEach((p, i) => p.prepared.resolve({ records: batch.records[i]!, replayed: false }));
         return;
       }
     } catch (error) {
