@@ -14,7 +14,8 @@ import { CompactRange } from './compact-range.js';
 import { CoreError } from './errors.js';
 import { verifyConsistency } from './merkle-proof.js';
 import { CheckpointOriginMismatchError, InvalidSignatureError, UnverifiedNoteError } from './note-errors.js';
-import { acceptTail, classifyLinks, SegmentVerifier, type SegmentOptions, type SegmentResult } from './segment-verifier.js';
+import { acceptTail, classifyLinks } from './segment-links.js';
+import { SegmentVerifier, type SegmentOptions, type SegmentResult } from './segment-verifier.js';
 import type { NoteVerifier } from './signed-note.js';
 import type { Finding } from './verification-findings.js';
 

@@ -7,7 +7,8 @@ import { decodeEntry, encodeEntry, ENTRY_VERSION, formatTimestamp, type Entry } 
 import { combineSegments, cutSizes, openCheckpointForVerification, verifyLog, type LogVerificationInput } from '../../lambdas/core/log-verifier.js';
 import { sealJson } from '../../lambdas/core/payload-envelope.js';
 import { segmentResultFromJson, segmentResultToJson } from '../../lambdas/core/segment-json.js';
-import { classifyLinks, SegmentVerifier, type SegmentResult } from '../../lambdas/core/segment-verifier.js';
+import { classifyLinks } from '../../lambdas/core/segment-links.js';
+import { SegmentVerifier, type SegmentResult } from '../../lambdas/core/segment-verifier.js';
 import type { Finding } from '../../lambdas/core/verification-findings.js';
 import {
   BASE_NANOS, buildLog, consistencyProof, makeDataKey, merkleRoot, tamper, TENANT, type TestLog,
