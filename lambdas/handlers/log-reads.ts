@@ -1,19 +1,21 @@
 /**
  * The log's read routes (DESIGN §3): an entry with its inclusion proof, a
- * consistency proof, the C2SP checkpoint and tiles byte for byte, and the
+ * consistency proof, a request's commitment proof, the C2SP checkpoint and tiles byte for byte, and the
  * tenant's verifier key. Thin: parse, call the `LogReader`, answer; errors
  * become problems in `http/problem.ts`.
  */
+import type { CommitmentReader } from '../services/commitment-reader.js';
 import type { LogReader } from '../services/log-reader.js';
 import { httpHandler, type HttpHandler } from './http/http-handler.js';
 import type { HttpEvent } from './http/http-types.js';
 import type { Logger } from './http/logger.js';
 import type { TokenVerifier } from './http/token-verifier.js';
 import { routeById } from './routes.js';
-import { consistencyQuerySchema, entryQuerySchema, parseOrThrow, positionParamSchema } from './schemas.js';
+import { consistencyQuerySchema, entryQuerySchema, idempotencyKeySchema, parseOrThrow, positionParamSchema } from './schemas.js';
 
 export interface LogReadDeps {
   readonly reader: Pick<LogReader, 'entry' | 'consistency' | 'checkpoint' | 'tile'>;
+  readonly commitments: Pick<CommitmentReader, 'commitment'>;
   /** The tenant's checkpoint verifier key in C2SP vkey form. */
   readonly verifierKeyFor: (tenant: string) => string | Promise<string>;
   readonly verify: TokenVerifier;
@@ -31,7 +33,7 @@ const IMMUTABLE = { 'content-type': 'application/octet-stream', 'cache-control':
  * @example
  * const { getEntry } = logReadHandlers({ reader, verifierKeyFor, verify, logger });
  */
-export function logReadHandlers(deps: LogReadDeps): Record<'getEntry' | 'getConsistencyProof' | 'getCheckpoint' | 'getTile' | 'getLogKey', HttpHandler> {
+export function logReadHandlers(deps: LogReadDeps): Record<'getEntry' | 'getConsistencyProof' | 'getCommitment' | 'getCheckpoint' | 'getTile' | 'getLogKey', HttpHandler> {
   const base = { logger: deps.logger, verify: deps.verify };
   return {
     getEntry: httpHandler({ ...base, route: routeById('getEntry') }, async (event) => {
@@ -43,6 +45,10 @@ export function logReadHandlers(deps: LogReadDeps): Record<'getEntry' | 'getCons
     getConsistencyProof: httpHandler({ ...base, route: routeById('getConsistencyProof') }, async (event) => {
       const query = parseOrThrow(consistencyQuerySchema, event.queryStringParameters ?? {}, '/query');
       return { statusCode: 200, body: await deps.reader.consistency(tenantOf(event), Number(query.from), Number(query.to)) };
+    }),
+    getCommitment: httpHandler({ ...base, route: routeById('getCommitment') }, async (event) => {
+      const key = parseOrThrow(idempotencyKeySchema, event.pathParameters?.idempotencyKey, '/path/idempotencyKey');
+      return { statusCode: 200, body: await deps.commitments.commitment(tenantOf(event), key) };
     }),
     getCheckpoint: httpHandler({ ...base, route: routeById('getCheckpoint') }, async (event) => ({
       statusCode: 200,

@@ -28,6 +28,7 @@ import { toProblemResponse } from '../handlers/http/problem.js';
 import { localTokenVerifier } from '../handlers/http/token-verifier.js';
 import { logReadHandlers } from '../handlers/log-reads.js';
 import { resolveRoute, type OperationId } from '../handlers/routes.js';
+import { CommitmentReader } from '../services/commitment-reader.js';
 import { KeyService } from '../services/key-service.js';
 import { LedgerService } from '../services/ledger-service.js';
 import { LogPublisher } from '../services/log-publisher.js';
@@ -86,6 +87,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     stops.push(() => scheduler.stop());
     const ledger = new LedgerService(ledgerStore, keys, { groupCommit: true });
+    const reader = new LogReader(ledgerStore, objects);
     const verify = localTokenVerifier(tokens.publicKey(), { issuer: LOCAL_TOKEN_ISSUER, audience: LOCAL_TOKEN_AUDIENCE });
     const handlers: Partial<Record<OperationId, HttpHandler>> = {
       appendRecords: appendRecordsHandler({
@@ -100,7 +102,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         logger,
       }),
       ...adminKeysHandlers({ keys, ledger: { appendSystem: (t, system, actor) => ledger.appendSystem(t, system, actor).finally(() => scheduler.notify(t)) }, verify, logger }),
-      ...logReadHandlers({ reader: new LogReader(ledgerStore, objects), verifierKeyFor: (t) => signing.verifierKeyFor(originFor(logPrefix, t)), verify, logger }),
+      ...logReadHandlers({ reader, commitments: new CommitmentReader(ledgerStore, reader), verifierKeyFor: (t) => signing.verifierKeyFor(originFor(logPrefix, t)), verify, logger }),
       healthz: healthzHandler({
         logger,
         probes: { ledger: () => ledgerStore.readTail('healthz'), objects: () => objects.get('healthz/probe') },

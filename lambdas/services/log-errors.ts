@@ -11,6 +11,7 @@
 export type LogErrorCode =
   | 'INVALID_TENANT'
   | 'CHECKPOINT_NOT_FOUND'
+  | 'COMMITMENT_NOT_FOUND'
   | 'ENTRY_NOT_PUBLISHED'
   | 'POSITION_OUT_OF_RANGE'
   | 'TREE_SIZE_BEYOND_CHECKPOINT'
@@ -128,5 +129,12 @@ export class LedgerBehindCheckpointError extends LogError {
 export class LogIncompleteError extends LogError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('LOG_INCOMPLETE', message, options);
+  }
+}
+
+/** No request with this Idempotency-Key committed in the tenant's log. */
+export class CommitmentNotFoundError extends LogError {
+  constructor(key: string) {
+    super('COMMITMENT_NOT_FOUND', `no request with Idempotency-Key ${JSON.stringify(key)} committed`);
   }
 }

@@ -72,6 +72,11 @@ export class LogReader {
     return (await this.#latest(tenant)).note;
   }
 
+  /** Size of the latest signed checkpoint; CheckpointNotFoundError before the first publish. */
+  async checkpointSize(tenant: string): Promise<number> {
+    return (await this.#latest(tenant)).checkpoint.size;
+  }
+
   /**
    * A tile or entry bundle by its tlog-tiles path (`tile/0/x001/234.p/7`,
    * `tile/entries/000`), byte for byte as stored. TilePathError for a path that

@@ -41,6 +41,7 @@ const EXPECTED: Record<ErrorCode, [family: 'core' | 'port' | 'service' | 'log' |
   LEDGER_BUSY: ['service', 503, 'ledger-busy'],
   INVALID_TENANT: ['log', 400, 'invalid-tenant'],
   CHECKPOINT_NOT_FOUND: ['log', 404, 'not-found'],
+  COMMITMENT_NOT_FOUND: ['log', 404, 'commitment-not-found'],
   ENTRY_NOT_PUBLISHED: ['log', 404, 'entry-not-published'],
   POSITION_OUT_OF_RANGE: ['log', 404, 'position-out-of-range'],
   TREE_SIZE_BEYOND_CHECKPOINT: ['log', 400, 'tree-size-beyond-checkpoint'],

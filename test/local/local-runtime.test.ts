@@ -100,6 +100,25 @@ describe('the local server (npm start) over real HTTP', () => {
     expect(() => verifyConsistency(1, 3, consistency.json.proof.map((h: string) => fromHex(h, 32)), root1, checkpoint.rootHash)).not.toThrow();
   });
 
+  it('proves a request\'s commitment: positions, leaf hashes and inclusion proofs against the checkpoint; 404 for an unknown key', async () => {
+    // Prepare
+    const note = await checkpointAt(3);
+    const vkey = (await call('/v1/tenants/acme/log-key')).text.trim();
+    const checkpoint = openCheckpoint(note, new Ed25519NoteVerifier(vkey), { origin: 'govledger.test/acme' });
+    // Act
+    const batch = await call('/v1/tenants/acme/commitments/k-3');
+    const unknown = await call('/v1/tenants/acme/commitments/never-sent');
+    // Assess
+    expect(batch.status).toBe(200);
+    expect(batch.json).toMatchObject({ idempotencyKey: 'k-3', committed: true, treeSize: 3 });
+    expect(batch.json.records.map((r: { position: number }) => r.position)).toEqual([1, 2]);
+    for (const proof of batch.json.proofs) {
+      expect(() => verifyInclusion(proof.position, 3, fromHex(proof.leafHash, 32), proof.inclusionProof.map((h: string) => fromHex(h, 32)), checkpoint.rootHash)).not.toThrow();
+    }
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.type).toBe('urn:govledger:problem:commitment-not-found');
+  });
+
   it('keeps tenants apart and refuses missing tokens, with problem+json and no stack trace', async () => {
     // Act
     const other = await call('/v1/tenants/globex/log/checkpoint');

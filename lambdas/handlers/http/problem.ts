@@ -57,6 +57,7 @@ export const PROBLEM_TYPES: Readonly<Record<ErrorCode, ProblemType>> = {
   // log reads and publishing
   INVALID_TENANT: problem(400, 'invalid-tenant', 'Invalid tenant id'),
   CHECKPOINT_NOT_FOUND: problem(404, 'not-found', 'Not found'),
+  COMMITMENT_NOT_FOUND: problem(404, 'commitment-not-found', 'No such commitment'),
   ENTRY_NOT_PUBLISHED: problem(404, 'entry-not-published', 'Entry not yet covered by a checkpoint'),
   POSITION_OUT_OF_RANGE: problem(404, 'position-out-of-range', 'Position out of range'),
   TREE_SIZE_BEYOND_CHECKPOINT: problem(400, 'tree-size-beyond-checkpoint', 'treeSize beyond the latest checkpoint'),
