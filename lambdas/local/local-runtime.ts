@@ -79,7 +79,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     ]);
     const documents = DynamoDBDocumentClient.from(engines.dynamodb.client);
     const ledgerStore = new DynamoLedgerStore({ client: documents, tableName: engines.tables.ledger });
-    const keys = new KeyService(new DynamoKeyStore({ client: documents, tableName: engines.tables.keys }), master);
+    const keyStore = new DynamoKeyStore({ client: documents, tableName: engines.tables.keys });
+    const keys = new KeyService(keyStore, master);
     const objects = new S3ObjectStore({ client: engines.s3.client, bucket: engines.bucket, conditionalPuts: 'read-first' });
     const logPrefix = env.GOVLEDGER_LOG_PREFIX ?? 'govledger.local';
     const scheduler = new PublishScheduler(new LogPublisher(ledgerStore, objects, signing, { logPrefix }), {
@@ -105,7 +106,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...logReadHandlers({ reader, commitments: new CommitmentReader(ledgerStore, reader), verifierKeyFor: (t) => signing.verifierKeyFor(originFor(logPrefix, t)), verify, logger }),
       healthz: healthzHandler({
         logger,
-        probes: { ledger: () => ledgerStore.readTail('healthz'), objects: () => objects.get('healthz/probe') },
+        probes: { ledger: () => ledgerStore.readTail('healthz'), keys: () => keyStore.shredded('healthz'), objects: () => objects.get('healthz/probe') },
       }),
       getOpenApi: openApiHandler({ logger }),
     };

@@ -136,13 +136,15 @@ describe('the local server (npm start) over real HTTP', () => {
     }
   });
 
-  it('answers 501 for routes that have not shipped and serves the OpenAPI document', async () => {
+  it('answers 501 for routes that have not shipped, serves the OpenAPI document and reports each dependency in /healthz', async () => {
     // Act
     const history = await call('/v1/tenants/acme/records/d-1/history');
     const openapi = await call('/v1/openapi.json', { auth: null });
+    const health = await call('/healthz', { auth: null });
     // Assess
     expect(history.status).toBe(501);
     expect(Object.keys(openapi.json.paths)).toContain('/v1/tenants/{tenant}/records');
+    expect(health.json).toEqual({ status: 'ok', dependencies: { ledger: 'ok', keys: 'ok', objects: 'ok' } });
   });
 
   it('keeps every record across a restart on the same data directory', async () => {
