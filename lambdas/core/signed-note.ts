@@ -84,8 +84,14 @@ function rawPublicKey(key: KeyObject): Uint8Array {
   return new Uint8Array(spki.subarray(SPKI_ED25519.length));
 }
 
-function privateKeyFromSeed(seed: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+/** The Ed25519 private key of a 32-byte seed (RFC 8032); the intermediate PKCS#8 copy is wiped. */
+export function ed25519PrivateKeyFromSeed(seed: Uint8Array): KeyObject {
+  const der = Buffer.concat([PKCS8_ED25519, seed]);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0);
+  }
 }
 
 /**
@@ -149,7 +155,7 @@ export function parseVerifierKey(vkey: string): { name: string; keyId: number; p
  */
 export function encodeSignerKey(name: string, seed: Uint8Array): string {
   if (seed.length !== 32) throw new InvalidKeyError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
-  const id = keyIdFor(name, rawPublicKey(privateKeyFromSeed(seed)));
+  const id = keyIdFor(name, rawPublicKey(ed25519PrivateKeyFromSeed(seed)));
   return `${PRIVATE_PREFIX}${name}+${hex8(id)}+${toBase64(concatBytes(Uint8Array.of(ALG_ED25519), seed))}`;
 }
 
@@ -162,7 +168,7 @@ export function parseSignerKey(skey: string): { name: string; keyId: number; see
   if (!skey.startsWith(PRIVATE_PREFIX)) throw new InvalidKeyError(`malformed signer key: must start with ${PRIVATE_PREFIX}`);
   const { name, keyId, key } = splitKey('signer key', skey.slice(PRIVATE_PREFIX.length));
   const seed = checkEd25519('signer key', key);
-  const publicKey = rawPublicKey(privateKeyFromSeed(seed));
+  const publicKey = rawPublicKey(ed25519PrivateKeyFromSeed(seed));
   const expected = keyIdFor(name, publicKey);
   if (keyId !== expected) {
     throw new InvalidKeyError(`signer key id ${hex8(keyId)} does not match name and key (expected ${hex8(expected)})`);
@@ -204,7 +210,7 @@ export class Ed25519NoteSigner implements NoteSigner {
   /** From a `PRIVATE+KEY+…` string; throws InvalidKeyError. */
   static fromSignerKey(skey: string): Ed25519NoteSigner {
     const { name, seed } = parseSignerKey(skey);
-    return new Ed25519NoteSigner(name, privateKeyFromSeed(seed));
+    return new Ed25519NoteSigner(name, ed25519PrivateKeyFromSeed(seed));
   }
 
   /** From an Ed25519 private KeyObject; throws InvalidKeyError. */

@@ -4,7 +4,8 @@
  * stand-in for the Cognito user pool. The local API verifies them against
  * {@link LocalTokenIssuer.publicKey} with the same claim checks as on AWS.
  */
-import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { ed25519PrivateKeyFromSeed } from '../core/signed-note.js';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from 'jose';
 import { openKeyFile, type KeyFileFormat } from '../adapters/local/file-master-key.js';
@@ -15,7 +16,6 @@ export const LOCAL_TOKEN_ISSUER = 'govledger-local';
 export const LOCAL_TOKEN_AUDIENCE = 'govledger-api';
 
 /** PKCS#8 DER header of an Ed25519 private key (RFC 8410 §7); the 32-byte seed follows. */
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const KEY_FILE: KeyFileFormat = { prefix: 'govledger-api-token-ed25519-v1:', length: 32, what: 'API token signing key' };
 const MAX_TTL_SECONDS = 30 * 24 * 3600;
 /** A scope is one token of RFC 6749 §3.3 `scope-token` characters (printable ASCII but space, `"` and `\`). */
@@ -70,15 +70,13 @@ export class LocalTokenIssuer {
   static async open(dataDir: string, options: { readonly create?: boolean } = {}): Promise<LocalTokenIssuer> {
     const path = join(dataDir, 'keys', 'api-token.key');
     const seed = await openKeyFile(path, KEY_FILE, { create: options.create ?? true });
-    const der = Buffer.concat([PKCS8_ED25519, seed]);
     try {
-      const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      const privateKey = ed25519PrivateKeyFromSeed(seed);
       const { kty, crv, x } = await exportJWK(createPublicKey(privateKey));
       const keyId = await calculateJwkThumbprint({ kty, crv, x }, 'sha256');
       return new LocalTokenIssuer(path, privateKey, { kty, crv, x, kid: keyId, alg: 'EdDSA', use: 'sig' }, keyId);
     } finally {
       seed.fill(0);
-      der.fill(0);
     }
   }
 

@@ -2,13 +2,12 @@
  * Local checkpoint signing key (DESIGN §2, §6): one Ed25519 seed in
  * `<dataDir>/keys/checkpoint.key`, the local stand-in for the KMS Ed25519 key.
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { Ed25519NoteSigner, type NoteSigner, verifierKeyFor } from '../../core/signed-note.js';
+import { Ed25519NoteSigner, ed25519PrivateKeyFromSeed, type NoteSigner, verifierKeyFor } from '../../core/signed-note.js';
 import { openKeyFile } from './file-master-key.js';
 
 /** PKCS#8 DER header of an Ed25519 private key (RFC 8410 §7); the 32-byte seed follows. */
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SEED_PREFIX = 'govledger-ed25519-v1:';
 
 /**
@@ -42,12 +41,10 @@ export class FileSigningKey {
   static async open(dataDir: string, options: { readonly create: boolean }): Promise<FileSigningKey> {
     const path = join(dataDir, 'keys', 'checkpoint.key');
     const seed = await openKeyFile(path, { prefix: SEED_PREFIX, length: 32, what: 'checkpoint signing key' }, options);
-    const der = Buffer.concat([PKCS8_ED25519, seed]);
     try {
-      return new FileSigningKey(path, createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+      return new FileSigningKey(path, ed25519PrivateKeyFromSeed(seed));
     } finally {
       seed.fill(0);
-      der.fill(0);
     }
   }
 
