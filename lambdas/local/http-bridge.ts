@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { INTERNAL_ERROR, PROBLEM_MEDIA_TYPE, PROBLEM_TYPES, type ProblemType } from '../handlers/http/problem.js';
 
 /** Receives one request; a throw or a rejection becomes a generic 500 problem. */
 export type Dispatch = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -111,7 +112,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, { dispatch, maxB
     } catch {
       // a failing logger must not cost the client its answer
     }
-    sendProblem(res, 500, 'urn:govledger:problem:internal-error', 'Internal server error', `request ${requestId} failed; see the server log`);
+    sendProblem(res, INTERNAL_ERROR, `request ${requestId} failed; see the server log`);
   }
 }
 
@@ -140,19 +141,22 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
 /** Answers 413 and closes the connection; what the client still sends is discarded briefly, then the socket is dropped. */
 function rejectOversize(req: IncomingMessage, res: ServerResponse, limit: number): void {
   res.setHeader('connection', 'close');
-  sendProblem(res, 413, 'urn:govledger:problem:body-too-large', 'Request body too large', `the request body exceeds ${limit} bytes`);
+  sendProblem(res, PROBLEM_TYPES.BODY_TOO_LARGE, `the request body exceeds ${limit} bytes`);
   res.once('finish', () => {
     req.resume();
     setTimeout(() => req.socket.destroy(), DISCARD_MS).unref();
   });
 }
 
-/** Replaces whatever the response had so far (headers a failed result set included) with a problem. */
-function sendProblem(res: ServerResponse, status: number, type: string, title: string, detail: string): void {
+/**
+ * Replaces whatever the response had so far (headers a failed result set
+ * included) with a problem of one of the API's problem types (http/problem.ts).
+ */
+function sendProblem(res: ServerResponse, { status, type, title }: ProblemType, detail: string): void {
   if (res.headersSent || res.destroyed) return void res.destroy();
   for (const name of res.getHeaderNames()) if (name !== 'apigw-requestid' && name !== 'connection') res.removeHeader(name);
   const body = JSON.stringify({ type, title, status, detail });
-  res.writeHead(status, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'content-type': PROBLEM_MEDIA_TYPE, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
