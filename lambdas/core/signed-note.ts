@@ -323,14 +323,28 @@ export async function signNote(text: string, signers: readonly NoteSigner[]): Pr
  * (`INVALID_NOTE`); two verifiers with the same name and id are InvalidKeyError.
  * @example openNote(note, [new Ed25519NoteVerifier(vkey)]).text
  */
-export function openNote(note: string | Uint8Array, verifiers: readonly NoteVerifier[]): OpenedNote {
+/** A note's text and signature block, checked for form only (InvalidNoteError). */
+function splitNote(note: string | Uint8Array): { text: string; block: string } {
   const s = typeof note === 'string' ? note : decodeUtf8(note);
   checkNoteChars('note', s);
   const split = s.lastIndexOf('\n\n');
   if (split < 0) throw new InvalidNoteError('note has no blank line before its signatures');
-  const text = s.slice(0, split + 1);
   const block = s.slice(split + 2);
   if (!block.endsWith('\n')) throw new InvalidNoteError('note signature block is empty or does not end in a newline');
+  return { text: s.slice(0, split + 1), block };
+}
+
+/**
+ * The text of a well-formed note WITHOUT verifying any signature: only for
+ * notes this service wrote itself (e.g. reading back its own checkpoint's
+ * size). Anything received from elsewhere goes through `openNote`.
+ */
+export function unverifiedNoteText(note: string | Uint8Array): string {
+  return splitNote(note).text;
+}
+
+export function openNote(note: string | Uint8Array, verifiers: readonly NoteVerifier[]): OpenedNote {
+  const { text, block } = splitNote(note);
   const message = encoder.encode(text);
   const verified: NoteSignature[] = [];
   const unverified: NoteSignature[] = [];

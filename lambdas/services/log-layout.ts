@@ -7,13 +7,13 @@
 import { parseCheckpoint, type Checkpoint } from '../core/checkpoint.js';
 import { tenantIdSchema } from '../core/ledger-entry.js';
 import { tilePath, type TileRef } from '../core/tlog-tiles.js';
+import { unverifiedNoteText } from '../core/signed-note.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { CheckpointInvalidError, InvalidTenantError, LogIncompleteError } from './log-errors.js';
 
 export const CHECKPOINT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 export const TILE_CONTENT_TYPE = 'application/octet-stream';
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Refuses what is not a tenant id (InvalidTenantError): a '/' or '..' would escape its prefix. */
 export function checkTenant(tenant: string): void {
@@ -45,10 +45,7 @@ export async function readPublishedCheckpoint(objects: ObjectStore, tenant: stri
   const note = await objects.get(checkpointKey(tenant));
   if (note === undefined) return undefined;
   try {
-    const text = strictUtf8.decode(note);
-    const split = text.lastIndexOf('\n\n');
-    if (split < 0) throw new Error('no blank line before the signatures');
-    return { note, checkpoint: parseCheckpoint(text.slice(0, split + 1)) };
+    return { note, checkpoint: parseCheckpoint(unverifiedNoteText(note)) };
   } catch (cause) {
     throw new CheckpointInvalidError(`stored checkpoint of ${tenant} is unreadable: ${(cause as Error).message}`, { cause });
   }
