@@ -3,7 +3,7 @@ import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand 
 import type { BatchWriteCommandInput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KeyExistsError, KeyServiceUnavailableError, KeyShreddedError, LegalHoldError } from '../../ports/errors.js';
 import type { KeyStore, LegalHold, ShredMarker, StoredDek, StoredKek } from '../../ports/key-store.js';
-import { isConditionFailed, translateTransient } from './dynamo-errors.js';
+import { isConditionFailed, translateTransient } from './aws-errors.js';
 import { ensureTable, sleep } from './dynamo-tables.js';
 
 /**

@@ -4,7 +4,7 @@ import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dyn
 import { LedgerUnavailableError, PositionTakenError } from '../../ports/errors.js';
 import type { IdempotencyRecord, LedgerBatch, LedgerStore, RecordHead } from '../../ports/ledger-store.js';
 import { checkBatch, checkPosition } from '../ledger-batch-check.js';
-import { isConditionFailed, translateTransient } from './dynamo-errors.js';
+import { isConditionFailed, translateTransient } from './aws-errors.js';
 import { ensureTable } from './dynamo-tables.js';
 
 /**

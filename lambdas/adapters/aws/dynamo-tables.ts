@@ -1,5 +1,5 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { errorName } from './dynamo-errors.js';
+import { errorName } from './aws-errors.js';
 
 /** A table keyed by string `pk` (hash) and `sk` (range), as the CDK `TableProps` spell it. */
 export interface PkSkTableSchema {

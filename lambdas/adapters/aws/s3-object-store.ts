@@ -8,7 +8,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from '../../ports/object-store.js';
-import { errorName, isTransient } from './dynamo-errors.js';
+import { errorName, isTransient } from './aws-errors.js';
 
 /**
  * How write-once puts are enforced:

@@ -1,5 +1,5 @@
 /**
- * How DynamoDB adapters classify SDK errors, shared so every table maps faults
+ * How AWS adapters (DynamoDB, S3) classify SDK errors, shared so every store maps faults
  * the same way: a failed condition is a domain outcome, throttling, 5xx and
  * network errors left after the client's own retries are "unavailable", and
  * anything else (validation, missing table, access denied) is a deployment
