@@ -14,7 +14,8 @@ export type PortErrorCode =
   | 'LEDGER_UNAVAILABLE'
   | 'BATCH_TOO_LARGE'
   | 'OBJECT_IMMUTABLE'
-  | 'OBJECT_STORE_UNAVAILABLE';
+  | 'OBJECT_STORE_UNAVAILABLE'
+  | 'CHANGE_CONFLICT';
 
 export class PortError extends Error {
   readonly code: PortErrorCode;
@@ -109,5 +110,22 @@ export class ObjectImmutableError extends PortError {
 export class ObjectStoreUnavailableError extends PortError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('OBJECT_STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * A downstream copy already holds other bytes for a ledger position (the event
+ * store or the projection disagrees with a redelivered change). Never
+ * overwritten: a finding for humans.
+ */
+export class ChangeConflictError extends PortError {
+  readonly consumer: string;
+  readonly tenant: string;
+  readonly position: number;
+  constructor(consumer: string, tenant: string, position: number, options?: { cause?: unknown }) {
+    super('CHANGE_CONFLICT', `${consumer} holds other content for position ${position} of tenant ${tenant}`, options);
+    this.consumer = consumer;
+    this.tenant = tenant;
+    this.position = position;
   }
 }

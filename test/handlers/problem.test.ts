@@ -54,6 +54,7 @@ const EXPECTED: Record<ErrorCode, [family: 'core' | 'port' | 'service' | 'log' |
   LOG_INCOMPLETE: ['log', 500, 'integrity-failure'],
   OBJECT_IMMUTABLE: ['port', 500, 'integrity-failure'],
   OBJECT_STORE_UNAVAILABLE: ['port', 503, 'object-store-unavailable'],
+  CHANGE_CONFLICT: ['port', 500, 'integrity-failure'],
   POSITION_TAKEN: ['port', 503, 'ledger-busy'],
   LEDGER_UNAVAILABLE: ['port', 503, 'ledger-unavailable'],
   KEY_SERVICE_UNAVAILABLE: ['port', 503, 'key-service-unavailable'],

@@ -71,6 +71,7 @@ export const PROBLEM_TYPES: Readonly<Record<ErrorCode, ProblemType>> = {
   // ports
   OBJECT_IMMUTABLE: integrity,
   OBJECT_STORE_UNAVAILABLE: problem(503, 'object-store-unavailable', 'The log object store is unavailable'),
+  CHANGE_CONFLICT: integrity,
   POSITION_TAKEN: busy, // the service retries lost races; one escaping is the same condition
   LEDGER_UNAVAILABLE: problem(503, 'ledger-unavailable', 'The ledger store is unavailable'),
   KEY_SERVICE_UNAVAILABLE: problem(503, 'key-service-unavailable', 'The key service is unavailable'),
