@@ -33,3 +33,20 @@ export interface ChangeConsumer {
   /** Applies changes of one tenant in position order (see the idempotence contract above). */
   apply(changes: readonly LedgerChange[]): Promise<void>;
 }
+
+/**
+ * A consumer whose copy can be read back for cross-verification (DESIGN §5):
+ * the event store and the projection.
+ *
+ * `leafHashes(tenant, from, to)` answers, for each position in `[from, to)`
+ * the copy holds, the leaf hash *recomputed from the content the copy would
+ * serve* — never a stored hash column taken on trust — so a copy whose bytes
+ * or derived fields were altered answers a different hash. Positions the copy
+ * lacks are absent from the map; positions it holds at or beyond the ledger's
+ * size are how an "extra row" shows (pass `to = Number.MAX_SAFE_INTEGER`).
+ * Missing positions are re-derived by calling `apply` with the ledger's
+ * changes; a different hash is a finding, never auto-fixed.
+ */
+export interface ChangeCopy extends ChangeConsumer {
+  leafHashes(tenant: string, from: number, to: number): Promise<ReadonlyMap<number, string>>;
+}
