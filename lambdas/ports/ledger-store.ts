@@ -16,7 +16,9 @@
  * - `batchAt(tenant, position)` returns the batch holding that position (the
  *   one with the greatest first position ≤ position), strongly consistent.
  * - `readBatches(tenant, from)` yields batches in position order from the one
- *   holding `from`, paginating as needed; it never loads the whole log.
+ *   holding `from` (or, when none holds it, the first one after it: a gap in
+ *   a damaged table never hides what follows), paginating as needed; it never
+ *   loads the whole log.
  * - Index puts are idempotent and never move backwards: `putHead` keeps the
  *   higher revision when two writers race; `putIdempotency` keeps the first
  *   record for a key (a second one with another request hash is not written;

@@ -102,12 +102,17 @@ export class DynamoLedgerStore implements LedgerStore {
     return batch && position < batch.firstPosition + batch.entries.length ? batch : undefined;
   }
 
-  /** The batch holding `from` (via `batchAt`), then one ascending query after it, page by page. */
+  /**
+   * The batch holding `from` (via `batchAt`), then one ascending query after
+   * it, page by page. When no batch holds `from` (past the end, or a gap left
+   * by a deleted item in a tampered table) it starts at the first batch after
+   * `from`, so a verifier reading a damaged log still sees everything stored.
+   */
   async *readBatches(tenant: string, from: number): AsyncGenerator<LedgerBatch> {
     const start = await this.batchAt(tenant, from);
-    if (!start) return;
-    yield start;
-    const input = this.#key(tenant, BATCH_RANGE, { ':from': batchSk(start.firstPosition + 1), ':to': LAST_BATCH_SK });
+    if (start) yield start;
+    const after = start ? start.firstPosition + 1 : from + 1;
+    const input = this.#key(tenant, BATCH_RANGE, { ':from': batchSk(after), ':to': LAST_BATCH_SK });
     let page: Item | undefined;
     do {
       const request = page ? { ...input, ExclusiveStartKey: page } : input;

@@ -105,7 +105,7 @@ export class MemoryLedgerStore implements LedgerStore {
       const { batches } = this.#tenant(tenant);
       const at = holding(batches, from);
       const batch = batches[at];
-      return batch && from < batch.firstPosition + batch.entries.length ? batches.slice(at) : [];
+      return batch && from < batch.firstPosition + batch.entries.length ? batches.slice(at) : batches.slice(at + 1);
     });
     for (const batch of snapshot) yield structuredClone(batch);
   }

@@ -1,0 +1,96 @@
+/**
+ * Step 3 of a verification run: combine the segments into the log's findings
+ * (links across segment borders, roots at the checkpoint sizes, consistency
+ * with the last verified checkpoint), write the report (JSON + summary), and
+ * append a SYSTEM entry carrying the report's SHA-256, so the history of
+ * verification is itself in the verifiable log. The next run extends the
+ * checkpoint recorded here only when this run found nothing.
+ */
+import { toHex } from '../../core/bytes.js';
+import { combineSegments, openCheckpointForVerification } from '../../core/log-verifier.js';
+import { sha256 } from '../../core/rfc9162-hasher.js';
+import { segmentResultFromJson } from '../../core/segment-json.js';
+import type { SystemPayload } from '../../core/ledger-entry.js';
+import type { NoteVerifier } from '../../core/signed-note.js';
+import type { Finding } from '../../core/verification-findings.js';
+import type { ReportSink } from '../../ports/report-sink.js';
+import { summarize } from './report-summary.js';
+import { VERIFICATION_KIND, type CopyTally, type RunOutcome, type RunPlan, type SegmentOutcome, type VerificationReport } from './run-types.js';
+
+export interface FinishDeps {
+  readonly reports: Pick<ReportSink, 'writeReport' | 'setLastRun'>;
+  readonly verifierFor: (origin: string) => NoteVerifier;
+  readonly appendSystem: (tenant: string, system: SystemPayload, actor: string) => Promise<{ position: number }>;
+  readonly clock?: () => Date;
+}
+
+/** The actor named in the SYSTEM entries the verifier appends. */
+export const VERIFIER_ACTOR = 'system:verifier';
+
+/**
+ * Combines, reports and records one tenant's run.
+ *
+ * @example
+ * const { report } = await finishRun(deps, plan, outcomes);
+ * process.exitCode = report.ok ? 0 : 1;
+ */
+export async function finishRun(deps: FinishDeps, plan: RunPlan, outcomes: readonly SegmentOutcome[]): Promise<RunOutcome> {
+  const verifier = deps.verifierFor(plan.origin);
+  const findings: Finding[] = [];
+  const latest = plan.checkpoint === null ? {} : openCheckpointForVerification(plan.checkpoint, verifier, plan.origin);
+  const previous = plan.previous === null ? {} : openCheckpointForVerification(plan.previous, verifier, plan.origin);
+  for (const f of [latest.finding, previous.finding]) if (f) findings.push(f);
+  const combined = combineSegments(
+    outcomes.map((o) => segmentResultFromJson(o.result)),
+    { ...(latest.checkpoint ? { checkpoint: latest.checkpoint } : {}), ...(previous.checkpoint ? { previous: previous.checkpoint } : {}) },
+  );
+  findings.push(...combined.findings);
+  const cross = outcomes.flatMap((o) => o.cross);
+  const report: VerificationReport = {
+    format: 'govledger.verification-report/v1',
+    runId: plan.runId,
+    tenant: plan.tenant,
+    origin: plan.origin,
+    startedAt: plan.startedAt,
+    finishedAt: (deps.clock ?? (() => new Date()))().toISOString(),
+    ok: findings.length === 0 && outcomes.every((o) => Object.values(o.copies).every((t) => t.findings === 0)),
+    size: combined.size,
+    checkpoint: latest.checkpoint ? { size: latest.checkpoint.size, root: toHex(latest.checkpoint.rootHash) } : null,
+    previous: previous.checkpoint ? { size: previous.checkpoint.size, root: toHex(previous.checkpoint.rootHash) } : null,
+    findings,
+    cross,
+    repairs: outcomes.flatMap((o) => o.repairs),
+    copies: sumTallies(outcomes),
+  };
+  const json = new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`);
+  const reportSha256 = toHex(sha256(json));
+  const reportLocation = await deps.reports.writeReport(plan.tenant, plan.runId, json, summarize(report));
+  // A clean run moves the verified checkpoint forward; a run with findings keeps the last good one.
+  const verifiedCheckpoint = report.ok ? plan.checkpoint : plan.previous;
+  const details: SystemPayload['details'] = {
+    runId: plan.runId,
+    ok: report.ok,
+    findings: findings.length + cross.length,
+    size: report.size,
+    reportSha256,
+    reportLocation,
+    ...(report.checkpoint ? { checkpointSize: report.checkpoint.size, checkpointRoot: report.checkpoint.root } : {}),
+    ...(verifiedCheckpoint !== null ? { verifiedCheckpoint } : {}),
+  };
+  const { position } = await deps.appendSystem(plan.tenant, { kind: VERIFICATION_KIND, details }, VERIFIER_ACTOR);
+  if (verifiedCheckpoint !== null) await deps.reports.setLastRun(plan.tenant, { runId: plan.runId, position });
+  return { report, reportSha256, reportLocation, systemPosition: position };
+}
+
+function sumTallies(outcomes: readonly SegmentOutcome[]): Record<string, CopyTally> {
+  const sums: Record<string, { checked: number; repaired: number; findings: number }> = {};
+  for (const o of outcomes) {
+    for (const [name, t] of Object.entries(o.copies)) {
+      const s = (sums[name] ??= { checked: 0, repaired: 0, findings: 0 });
+      s.checked += t.checked;
+      s.repaired += t.repaired;
+      s.findings += t.findings;
+    }
+  }
+  return sums;
+}

@@ -1,0 +1,89 @@
+/**
+ * Step 1 of a verification run: decide what to verify for one tenant. Reads
+ * the tail (the size), the latest published checkpoint, and the checkpoint
+ * the last successful run verified — from that run's SYSTEM entry in the
+ * ledger, located through the report sink's pointer — and cuts [0, size)
+ * into segments for the Distributed Map.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseCheckpoint } from '../../core/checkpoint.js';
+import { decodeEntry } from '../../core/ledger-entry.js';
+import { unverifiedNoteText } from '../../core/signed-note.js';
+import type { LedgerStore } from '../../ports/ledger-store.js';
+import type { ObjectStore } from '../../ports/object-store.js';
+import type { ReportSink } from '../../ports/report-sink.js';
+import { readPublishedCheckpoint } from '../log-layout.js';
+import { VERIFICATION_KIND, type RunPlan, type SegmentTask } from './run-types.js';
+
+/** Positions per segment by default: ~25 s of hashing for one Lambda at 10⁴ entries/s is far below its 15 min. */
+export const DEFAULT_SEGMENT_SIZE = 250_000;
+
+export interface PlanDeps {
+  readonly ledger: Pick<LedgerStore, 'readTail' | 'batchAt'>;
+  readonly objects: ObjectStore;
+  readonly reports: Pick<ReportSink, 'lastRun'>;
+  readonly logPrefix: string;
+  readonly clock?: () => Date;
+}
+
+/**
+ * Plans one tenant's run.
+ *
+ * @example
+ * const plan = await planRun(deps, 'acme', { segmentSize: 100_000 });
+ * for (const task of plan.segments) outcomes.push(await verifySegment(deps, task));
+ */
+export async function planRun(deps: PlanDeps, tenant: string, options: { segmentSize?: number; runId?: string } = {}): Promise<RunPlan> {
+  const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+  if (!Number.isSafeInteger(segmentSize) || segmentSize < 1) throw new RangeError(`segment size must be a positive integer, got ${segmentSize}`);
+  const startedAt = (deps.clock ?? (() => new Date()))().toISOString();
+  const runId = options.runId ?? `${startedAt.replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+  const [tail, published, previous] = await Promise.all([deps.ledger.readTail(tenant), readPublishedCheckpoint(deps.objects, tenant), lastVerified(deps, tenant)]);
+  const size = tail === undefined ? 0 : tail.firstPosition + tail.entries.length;
+  const checkpoint = published === undefined ? null : new TextDecoder().decode(published.note);
+  const cutAt = [checkpoint, previous?.checkpoint]
+    .filter((c): c is string => c != null)
+    .map((c) => parseCheckpoint(unverifiedNoteText(c)).size);
+  const segments: SegmentTask[] = [];
+  for (let from = 0, index = 0; from < size || index === 0; from += segmentSize, index++) {
+    const to = Math.min(size, from + segmentSize);
+    segments.push({ runId, tenant, index, from, to, last: to >= size, cutAt });
+    if (to >= size) break;
+  }
+  return {
+    runId,
+    tenant,
+    origin: `${deps.logPrefix}/${tenant}`,
+    startedAt,
+    size,
+    checkpoint,
+    previous: previous?.checkpoint ?? null,
+    previousRunPosition: previous?.position ?? null,
+    cutAt,
+    segments,
+  };
+}
+
+/**
+ * The checkpoint the last successful run verified: the sink's pointer names a
+ * position; the SYSTEM entry stored there (not the pointer) is what counts.
+ * A pointer to anything but a verification entry of this tenant is ignored,
+ * which only weakens the run to "no previous checkpoint" — never hides a
+ * finding, because the latest checkpoint is still checked against the log.
+ */
+async function lastVerified(deps: PlanDeps, tenant: string): Promise<{ checkpoint: string; position: number } | undefined> {
+  const pointer = await deps.reports.lastRun(tenant);
+  if (pointer === undefined) return undefined;
+  const batch = await deps.ledger.batchAt(tenant, pointer.position);
+  const bytes = batch?.entries[pointer.position - batch.firstPosition];
+  if (bytes === undefined) return undefined;
+  try {
+    const { entry } = decodeEntry(bytes);
+    const payload = entry.payload;
+    if (entry.tenant !== tenant || !('system' in payload) || payload.system.kind !== VERIFICATION_KIND) return undefined;
+    const verified = payload.system.details['verifiedCheckpoint'];
+    return typeof verified === 'string' ? { checkpoint: verified, position: pointer.position } : undefined;
+  } catch {
+    return undefined;
+  }
+}
