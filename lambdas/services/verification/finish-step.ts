@@ -12,6 +12,7 @@ import { sha256 } from '../../core/rfc9162-hasher.js';
 import { segmentResultFromJson } from '../../core/segment-json.js';
 import type { SystemPayload } from '../../core/ledger-entry.js';
 import type { NoteVerifier } from '../../core/signed-note.js';
+import type { Checkpoint } from '../../core/checkpoint.js';
 import type { Finding } from '../../core/verification-findings.js';
 import type { ReportSink } from '../../ports/report-sink.js';
 import { summarize } from './report-summary.js';
@@ -35,16 +36,7 @@ export const VERIFIER_ACTOR = 'system:verifier';
  * process.exitCode = report.ok ? 0 : 1;
  */
 export async function finishRun(deps: FinishDeps, plan: RunPlan, outcomes: readonly SegmentOutcome[]): Promise<RunOutcome> {
-  const verifier = deps.verifierFor(plan.origin);
-  const findings: Finding[] = [];
-  const latest = plan.checkpoint === null ? {} : openCheckpointForVerification(plan.checkpoint, verifier, plan.origin);
-  const previous = plan.previous === null ? {} : openCheckpointForVerification(plan.previous, verifier, plan.origin);
-  for (const f of [latest.finding, previous.finding]) if (f) findings.push(f);
-  const combined = combineSegments(
-    outcomes.map((o) => segmentResultFromJson(o.result)),
-    { ...(latest.checkpoint ? { checkpoint: latest.checkpoint } : {}), ...(previous.checkpoint ? { previous: previous.checkpoint } : {}) },
-  );
-  findings.push(...combined.findings);
+  const { findings, size, latest, previous } = combineRun(deps.verifierFor(plan.origin), plan, outcomes);
   const cross = outcomes.flatMap((o) => o.cross);
   const report: VerificationReport = {
     format: 'govledger.verification-report/v1',
@@ -54,9 +46,9 @@ export async function finishRun(deps: FinishDeps, plan: RunPlan, outcomes: reado
     startedAt: plan.startedAt,
     finishedAt: (deps.clock ?? (() => new Date()))().toISOString(),
     ok: findings.length === 0 && outcomes.every((o) => Object.values(o.copies).every((t) => t.findings === 0)),
-    size: combined.size,
-    checkpoint: latest.checkpoint ? { size: latest.checkpoint.size, root: toHex(latest.checkpoint.rootHash) } : null,
-    previous: previous.checkpoint ? { size: previous.checkpoint.size, root: toHex(previous.checkpoint.rootHash) } : null,
+    size,
+    checkpoint: latest ? { size: latest.size, root: toHex(latest.rootHash) } : null,
+    previous: previous ? { size: previous.size, root: toHex(previous.rootHash) } : null,
     findings,
     cross,
     repairs: outcomes.flatMap((o) => o.repairs),
@@ -80,6 +72,26 @@ export async function finishRun(deps: FinishDeps, plan: RunPlan, outcomes: reado
   const { position } = await deps.appendSystem(plan.tenant, { kind: VERIFICATION_KIND, details }, VERIFIER_ACTOR);
   if (verifiedCheckpoint !== null) await deps.reports.setLastRun(plan.tenant, { runId: plan.runId, position });
   return { report, reportSha256, reportLocation, systemPosition: position };
+}
+
+/**
+ * The log-level half of the finish step, without side effects: opens the
+ * plan's checkpoints (every failure a finding) and combines the segments.
+ *
+ * @example
+ * const { findings, size } = combineRun(verifier, plan, outcomes);
+ */
+export function combineRun(verifier: NoteVerifier, plan: RunPlan, outcomes: readonly SegmentOutcome[]): { findings: Finding[]; size: number; latest: Checkpoint | undefined; previous: Checkpoint | undefined } {
+  const findings: Finding[] = [];
+  const latest = plan.checkpoint === null ? {} : openCheckpointForVerification(plan.checkpoint, verifier, plan.origin);
+  const previous = plan.previous === null ? {} : openCheckpointForVerification(plan.previous, verifier, plan.origin);
+  for (const f of [latest.finding, previous.finding]) if (f) findings.push(f);
+  const combined = combineSegments(
+    outcomes.map((o) => segmentResultFromJson(o.result)),
+    { ...(latest.checkpoint ? { checkpoint: latest.checkpoint } : {}), ...(previous.checkpoint ? { previous: previous.checkpoint } : {}) },
+  );
+  findings.push(...combined.findings);
+  return { findings, size: combined.size, latest: latest.checkpoint, previous: previous.checkpoint };
 }
 
 function sumTallies(outcomes: readonly SegmentOutcome[]): Record<string, CopyTally> {
