@@ -1,58 +1,18 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryKeyStore } from '../../lambdas/adapters/fake/memory-key-store.js';
-import { MemoryLedgerStore } from '../../lambdas/adapters/fake/memory-ledger-store.js';
-import { MemoryObjectStore } from '../../lambdas/adapters/fake/memory-object-store.js';
-import { FileMasterKey } from '../../lambdas/adapters/local/file-master-key.js';
-import { FileReportSink } from '../../lambdas/adapters/local/file-report-sink.js';
+import { toHex } from '../../lambdas/core/bytes.js';
 import { decodeEntry } from '../../lambdas/core/ledger-entry.js';
 import { sha256 } from '../../lambdas/core/rfc9162-hasher.js';
-import { toHex } from '../../lambdas/core/bytes.js';
 import type { LedgerBatch } from '../../lambdas/ports/ledger-store.js';
-import type { MasterKey } from '../../lambdas/ports/master-key.js';
-import { KeyService } from '../../lambdas/services/key-service.js';
-import { LedgerService } from '../../lambdas/services/ledger-service.js';
-import { LogPublisher } from '../../lambdas/services/log-publisher.js';
 import { runVerification, type VerificationDeps } from '../../lambdas/services/verification/run-verification.js';
-import { LedgerLog, TestSigners } from '../support/ledger-log.js';
-import { MemoryCopy } from '../support/memory-copy.js';
+import { verificationDir, verificationWorld } from '../support/verification-world.js';
 
-const PREFIX = 'verify.example';
-const signers = new TestSigners();
 let dir: string;
-let master: MasterKey;
+let cleanup: () => Promise<void>;
+beforeAll(async () => ({ dir, cleanup } = await verificationDir()));
+afterAll(() => cleanup());
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'govledger-verify-'));
-  master = await FileMasterKey.open(join(dir, 'keys'), { create: true });
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
-
-/** A tenant's log of `size` entries in `ledger`, published, and fully copied into `copies`. */
-async function world(size: number, options: { copies?: string[] } = {}) {
-  const store = new MemoryLedgerStore();
-  const objects = new MemoryObjectStore();
-  const log = new LedgerLog('acme');
-  await log.appendTo(store, size);
-  const publisher = new LogPublisher(store, objects, signers, { logPrefix: PREFIX });
-  await publisher.publish('acme');
-  const copies = (options.copies ?? ['event-archive', 'projection']).map((n) => new MemoryCopy(n));
-  for (const copy of copies) for (const b of log.batches) await copy.apply(b.entries.map((entry, i) => ({ tenant: 'acme', position: b.firstPosition + i, entry, leafHash: toHex(sha256(Buffer.concat([Buffer.from([0]), entry]))) })));
-  const ledgerService = new LedgerService(store, new KeyService(new MemoryKeyStore(), master));
-  const reports = new FileReportSink(await mkdtemp(join(dir, 'reports-')));
-  const deps: VerificationDeps = {
-    ledger: store,
-    objects,
-    reports,
-    logPrefix: PREFIX,
-    copies,
-    verifierFor: (origin) => signers.verifierFor(origin),
-    appendSystem: (tenant, system, actor) => ledgerService.appendSystem(tenant, system, actor),
-  };
-  return { store, objects, log, publisher, copies, deps, reports };
-}
+const world = (size: number, options: { copies?: string[] } = {}) => verificationWorld(dir, size, options);
 
 describe('runVerification (plan → segments → finish)', () => {
   it('verifies a clean log over several segments, writes the report and records its hash in a SYSTEM entry', async () => {

@@ -19,7 +19,7 @@ import { hashLeafHex } from '../../core/rfc9162-hasher.js';
 import { unverifiedNoteText } from '../../core/signed-note.js';
 import type { ChangeCopy } from '../../ports/change-stream.js';
 import type { LedgerBatch, LedgerStore } from '../../ports/ledger-store.js';
-import type { RestoreTarget } from '../../ports/restore-target.js';
+import type { RestoredCopy, RestoreTarget } from '../../ports/restore-target.js';
 import { combineRun } from './finish-step.js';
 import { planRun, type PlanDeps } from './plan-step.js';
 import { verifySegment } from './segment-step.js';
@@ -74,14 +74,9 @@ async function drillOne(deps: DrillDeps, target: RestoreTarget, tenants: readonl
   try {
     const restored = await target.restore();
     restoredTo = restored.restoredTo;
-    for (const tenant of tenants) {
-      const acknowledged = await acknowledgedBy(deps.live, tenant, restored.restoredTo);
-      const recovered =
-        restored.kind === 'ledger'
-          ? await checkLedger(deps, target.name, restored.ledger, tenant, acknowledged, findings)
-          : await checkCopy(deps.live, target.name, restored.copy, tenant, findings);
-      perTenant[tenant] = { recovered, acknowledged };
-    }
+    const checked = await checkRestored(deps, target.name, restored, tenants);
+    Object.assign(perTenant, checked.tenants);
+    findings.push(...checked.findings);
   } catch (error) {
     findings.push({ kind: 'RESTORE_FAILED', target: target.name, message: `${target.name}: ${(error as Error).message}` });
   } finally {
@@ -92,6 +87,27 @@ async function drillOne(deps: DrillDeps, target: RestoreTarget, tenants: readonl
     }
   }
   return { target: target.name, ok: findings.length === 0, rtoMs: now().getTime() - started, restoredTo: restoredTo?.toISOString() ?? null, tenants: perTenant, findings };
+}
+
+/**
+ * The verify half of a drill, for a copy already restored (the Step Functions
+ * drill calls it between its restore-polling and teardown states).
+ *
+ * @example
+ * const { tenants, findings } = await checkRestored(deps, 'ledger', await target.open(restoredTo), ['acme']);
+ */
+export async function checkRestored(deps: DrillDeps, target: string, restored: RestoredCopy, tenants: readonly string[]): Promise<{ tenants: Record<string, { recovered: number; acknowledged: number }>; findings: DrillFinding[] }> {
+  const findings: DrillFinding[] = [];
+  const perTenant: Record<string, { recovered: number; acknowledged: number }> = {};
+  for (const tenant of tenants) {
+    const acknowledged = await acknowledgedBy(deps.live, tenant, restored.restoredTo);
+    const recovered =
+      restored.kind === 'ledger'
+        ? await checkLedger(deps, target, restored.ledger, tenant, acknowledged, findings)
+        : await checkCopy(deps.live, target, restored.copy, tenant, findings);
+    perTenant[tenant] = { recovered, acknowledged };
+  }
+  return { tenants: perTenant, findings };
 }
 
 /** Verifies a restored ledger for one tenant; returns the number of entries it holds. */
