@@ -1,8 +1,10 @@
 /**
  * The `govledger` command line. `start` serves the API on the embedded
  * engines (DESIGN §6); `token` mints a local bearer token; `keys rotate` and
- * `shred` call the running server's admin routes; `self-check` exercises the
- * verifiable core in memory. verify, drill and export arrive with their issues.
+ * `shred` call the running server's admin routes; `verify` and `drill` run
+ * the nightly workflow's steps here, against the running server's engines or
+ * engines started for the command; `self-check` exercises the verifiable core
+ * in memory. export arrives with its issue.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { resolveDataDir } from '../lambdas/local/data-dir.js';
 import { startLocalRuntime } from '../lambdas/local/local-runtime.js';
 import { LocalTokenIssuer } from '../lambdas/local/local-tokens.js';
+import { drillCommand, verifyCommand } from '../lambdas/local/operator-commands.js';
 import { runSelfCheck } from '../lambdas/local/self-check.js';
 
 function entryCount(value: string): number {
@@ -105,6 +108,23 @@ program
   .option('--actor <actor>', 'who, recorded in the SYSTEM entry', `user:${process.env.USER ?? 'operator'}`)
   .action(async (options: { tenant: string; reason: string; actor: string }) => {
     await adminCall(options.tenant, '/admin/shred', { reason: options.reason }, options.actor);
+  });
+
+program
+  .command('verify')
+  .description('verify every log (chain, Merkle roots, signed checkpoints, consistency with the last verified one) and cross-verify the event archive and the projection; exit 0 when all holds, 1 with findings')
+  .option('--tenant <tenant...>', 'only these tenants (default: every tenant with a log)')
+  .option('--segment-size <n>', 'positions per segment', entryCount)
+  .action(async (options: { tenant?: string[]; segmentSize?: number }) => {
+    process.exitCode = await verifyCommand({ env: process.env, out: (line) => console.log(line), ...(options.tenant ? { tenants: options.tenant } : {}), ...(options.segmentSize ? { segmentSize: options.segmentSize } : {}) }).catch(fail);
+  });
+
+program
+  .command('drill')
+  .description('backup-restore drill: restore copies of the ledger and event archive engines into scratch engines, verify them, report RTO/RPO; exit 1 if any restore fails or lost acknowledged entries')
+  .option('--tenant <tenant...>', 'only these tenants (default: every tenant with a log)')
+  .action(async (options: { tenant?: string[] }) => {
+    process.exitCode = await drillCommand({ env: process.env, out: (line) => console.log(line), ...(options.tenant ? { tenants: options.tenant } : {}) }).catch(fail);
   });
 
 program

@@ -1,5 +1,5 @@
 import { BatchTooLargeError } from '../ports/errors.js';
-import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type LedgerBatch } from '../ports/ledger-store.js';
+import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type IndexItemsOf, type LedgerBatch } from '../ports/ledger-store.js';
 
 /**
  * A log position: a whole number from 0 to 2^53 − 1 (the DynamoDB adapter's
@@ -32,6 +32,21 @@ export function checkBatch(batch: LedgerBatch): void {
   if (entries.length === 0) throw new RangeError('a batch holds at least one entry');
   checkPosition(firstPosition);
   checkPosition(firstPosition + entries.length - 1);
-  const foreign = [...batch.heads, ...batch.idempotency].find((item) => item.tenant !== tenant);
-  if (foreign) throw new RangeError(`batch of tenant ${tenant} carries an index item of tenant ${foreign.tenant}`);
+  checkIndexItems(batch);
+}
+
+/**
+ * What every `LedgerStore` checks before writing index items (`putIndex`,
+ * and a batch's own): a head at a bad position, or an item of another tenant
+ * than `items.tenant`, is a caller bug (RangeError).
+ *
+ * @example
+ * ```ts
+ * checkIndexItems(batch); // before putIndex(batch) writes anything
+ * ```
+ */
+export function checkIndexItems(items: IndexItemsOf): void {
+  for (const head of items.heads) checkPosition(head.position);
+  const foreign = [...items.heads, ...items.idempotency].find((item) => item.tenant !== items.tenant);
+  if (foreign) throw new RangeError(`index items of tenant ${items.tenant} include one of tenant ${foreign.tenant}`);
 }

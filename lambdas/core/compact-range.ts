@@ -11,7 +11,7 @@
  */
 import { InvalidRangeError } from './errors.js';
 import { bitLength, isIndex, lowBits, onesCount, shiftLeft, shiftRight, trailingZeros, xor } from './bits.js';
-import { EMPTY_ROOT, HASH_SIZE, hashChildren } from './rfc9162-hasher.js';
+import { EMPTY_ROOT, HASH_SIZE, hashChildren, hashChildrenInPlace, writeDigest } from './rfc9162-hasher.js';
 
 /** The root of the perfect subtree over leaves [index·2^level, (index+1)·2^level). */
 export interface NodeId {
@@ -69,9 +69,17 @@ export function rangeNodes(begin: number, end: number): NodeId[] {
   return ids;
 }
 
+/** Bytes before slot 0, so that slot 0 too has a byte in front to serve as the 0x01 node prefix. */
+const PAD = HASH_SIZE;
+
 /**
  * A compact range: the hashes of `rangeNodes(begin, end)`. Mutable; `append`
  * and `merge` extend it to the right.
+ *
+ * The hashes live back to back in one buffer (slot i at PAD + 32·i), so that
+ * appending a leaf hashes each pair of merged nodes in place through a cached
+ * 65-byte view (`hashChildrenInPlace`) and allocates nothing: the verifier's
+ * hot path. Hashes handed out (`hashes`, `root`, visitor calls) are copies.
  *
  * @example
  * const range = CompactRange.empty();
@@ -79,11 +87,20 @@ export function rangeNodes(begin: number, end: number): NodeId[] {
  * range.root(); // RFC 9162 MTH of all leaves
  */
 export class CompactRange {
+  private store: Buffer;
+  /** views[i]: the 65 bytes ending with slots i and i+1, for hashing them in place. */
+  private views: Buffer[] = [];
+  private count: number;
+
   private constructor(
     private beginIndex: number,
     private endIndex: number,
-    private readonly nodeHashes: Uint8Array[],
-  ) {}
+    hashes: readonly Uint8Array[],
+  ) {
+    this.store = Buffer.allocUnsafe(PAD + HASH_SIZE * Math.max(8, hashes.length * 2));
+    this.count = hashes.length;
+    hashes.forEach((h, i) => this.store.set(h, PAD + HASH_SIZE * i));
+  }
 
   /** An empty range starting at leaf `begin`. */
   static empty(begin = 0): CompactRange {
@@ -103,7 +120,7 @@ export class CompactRange {
     for (const h of hashes) {
       if (h.length !== 32) throw new InvalidRangeError('compact range hashes must be 32 bytes');
     }
-    return new CompactRange(begin, end, [...hashes]);
+    return new CompactRange(begin, end, hashes);
   }
 
   get begin(): number {
@@ -112,32 +129,53 @@ export class CompactRange {
   get end(): number {
     return this.endIndex;
   }
-  /** The node hashes, left to right (a copy). */
+  /** The node hashes, left to right (copies). */
   get hashes(): Uint8Array[] {
-    return [...this.nodeHashes];
+    return Array.from({ length: this.count }, (_, i) => this.hashAt(i));
   }
 
   /**
    * Appends one leaf hash; the visitor sees the leaf and every node completed
-   * by it. For a range from leaf 0 (the writer's and the verifier's hot path)
-   * the new leaf merges once per trailing one bit of the old end, each time
-   * with the last stored node, so no merge path needs computing.
+   * by it. The new leaf (level 0, index end) merges with the last stored node
+   * while it is a right child (odd index) whose left sibling lies inside the
+   * range: that sibling, of the same level and ending where the seed begins, is
+   * then the last node of the range's decomposition. From leaf 0 this is once
+   * per trailing one bit of the old end.
    */
   append(leafHash: Uint8Array, visitor?: NodeVisitor): void {
     if (leafHash.length !== HASH_SIZE) throw new InvalidRangeError(`leaf hash of ${leafHash.length} bytes; expected ${HASH_SIZE}`);
     visitor?.({ level: 0, index: this.endIndex }, leafHash);
-    if (this.beginIndex !== 0) {
-      this.appendImpl(this.endIndex + 1, leafHash, [], visitor);
-      return;
-    }
-    let seed = leafHash;
+    this.reserve(this.count + 1);
+    const at = PAD + HASH_SIZE * this.count;
+    for (let i = 0; i < HASH_SIZE; i++) this.store[at + i] = leafHash[i]!;
+    this.mergeLeaf(visitor);
+  }
+
+  /**
+   * `append` for a leaf hash given as node:crypto's 32-character `'binary'`
+   * digest string: the verifier's hot path, written straight into place.
+   */
+  appendDigest(leafHash: string, visitor?: NodeVisitor): void {
+    if (leafHash.length !== HASH_SIZE) throw new InvalidRangeError(`leaf hash of ${leafHash.length} characters; expected ${HASH_SIZE}`);
+    this.reserve(this.count + 1);
+    writeDigest(leafHash, this.store, PAD + HASH_SIZE * this.count);
+    if (visitor !== undefined) visitor({ level: 0, index: this.endIndex }, this.hashAt(this.count));
+    this.mergeLeaf(visitor);
+  }
+
+  /** Merges the leaf just stored after the last slot (see `append`). */
+  private mergeLeaf(visitor: NodeVisitor | undefined): void {
+    let slot = this.count;
     let index = this.endIndex;
-    for (let level = 1; index % 2 === 1; level++) {
-      seed = hashChildren(this.nodeHashes.pop()!, seed);
+    let width = 1;
+    for (let level = 1; index % 2 === 1 && (index - 1) * width >= this.beginIndex; level++) {
+      slot--;
+      hashChildrenInPlace(this.views[slot] ?? this.view(slot));
       index = (index - 1) / 2;
-      visitor?.({ level, index }, seed);
+      width *= 2;
+      if (visitor !== undefined) visitor({ level, index }, this.hashAt(slot));
     }
-    this.nodeHashes.push(seed);
+    this.count = slot + 1;
     this.endIndex += 1;
   }
 
@@ -146,9 +184,9 @@ export class CompactRange {
     if (other.beginIndex !== this.endIndex) {
       throw new InvalidRangeError(`ranges [${this.beginIndex}, ${this.endIndex}) and [${other.beginIndex}, ${other.endIndex}) are not adjacent`);
     }
-    const [first, ...rest] = other.nodeHashes;
+    const [first, ...rest] = other.hashes;
     if (first === undefined) return;
-    this.appendImpl(other.endIndex, first, rest, visitor);
+    this.mergeRight(other.endIndex, first, rest, visitor);
   }
 
   /**
@@ -161,7 +199,8 @@ export class CompactRange {
    * encode the path: a one bit merges with a node from the left, a zero bit
    * with the next node from the right.
    */
-  private appendImpl(newEnd: number, seed: Uint8Array, rightHashes: Uint8Array[], visitor?: NodeVisitor): void {
+  private mergeRight(newEnd: number, seed: Uint8Array, rightHashes: Uint8Array[], visitor?: NodeVisitor): void {
+    const nodes = this.hashes;
     const mid = this.endIndex;
     const low = trailingZeros(mid);
     let high = 64;
@@ -169,7 +208,7 @@ export class CompactRange {
     high = Math.min(high, bitLength(xor(mid, newEnd))) - 1;
     if (high < low) high = low;
     let index = shiftRight(mid, low);
-    let leftCursor = this.nodeHashes.length;
+    let leftCursor = nodes.length;
     let rightCursor = 0;
     for (let level = low; level < high; level++) {
       if (index % 2 === 0) {
@@ -177,16 +216,18 @@ export class CompactRange {
         if (right === undefined) throw new InvalidRangeError('corrupted compact range: too few right hashes');
         seed = hashChildren(seed, right);
       } else {
-        const left = this.nodeHashes[--leftCursor];
+        const left = nodes[--leftCursor];
         if (left === undefined) throw new InvalidRangeError('corrupted compact range: too few left hashes');
         seed = hashChildren(left, seed);
       }
       index = Math.floor(index / 2);
       visitor?.({ level: level + 1, index }, seed);
     }
-    this.nodeHashes.length = leftCursor;
-    this.nodeHashes.push(seed);
-    for (let i = rightCursor; i < rightHashes.length; i++) this.nodeHashes.push(rightHashes[i]!);
+    nodes.length = leftCursor;
+    nodes.push(seed, ...rightHashes.slice(rightCursor));
+    this.reserve(nodes.length);
+    nodes.forEach((h, i) => this.store.set(h, PAD + HASH_SIZE * i));
+    this.count = nodes.length;
     this.endIndex = newEnd;
   }
 
@@ -197,15 +238,37 @@ export class CompactRange {
    */
   root(): Uint8Array {
     if (this.beginIndex !== 0) throw new InvalidRangeError('only a range starting at leaf 0 has a root');
-    const n = this.nodeHashes.length;
+    const n = this.count;
     if (n === 0) return Buffer.from(EMPTY_ROOT);
-    let seed = this.nodeHashes[n - 1]!;
-    for (let i = n - 2; i >= 0; i--) seed = hashChildren(this.nodeHashes[i]!, seed);
+    let seed = this.hashAt(n - 1);
+    for (let i = n - 2; i >= 0; i--) seed = hashChildren(this.hashAt(i), seed);
     return seed;
   }
 
   /** A copy that can be extended independently. */
   clone(): CompactRange {
-    return new CompactRange(this.beginIndex, this.endIndex, [...this.nodeHashes]);
+    return new CompactRange(this.beginIndex, this.endIndex, this.hashes);
+  }
+
+  /** A copy of slot i. */
+  private hashAt(i: number): Buffer {
+    const at = PAD + HASH_SIZE * i;
+    return Buffer.from(this.store.subarray(at, at + HASH_SIZE));
+  }
+
+  /** Grows the store to hold `slots` hashes. */
+  private reserve(slots: number): void {
+    if (PAD + HASH_SIZE * slots <= this.store.length) return;
+    const grown = Buffer.allocUnsafe(PAD + HASH_SIZE * slots * 2);
+    this.store.copy(grown, 0, 0, PAD + HASH_SIZE * this.count);
+    this.store = grown;
+    this.views = [];
+  }
+
+  private view(slot: number): Buffer {
+    const at = PAD - 1 + HASH_SIZE * slot;
+    const view = this.store.subarray(at, at + 1 + 2 * HASH_SIZE);
+    this.views[slot] = view;
+    return view;
   }
 }

@@ -19,10 +19,31 @@
  * whatever this reader returns; deep verification (`decodeEntry`) parses and
  * validates every entry in full.
  */
-const PREV_HASH_KEY = Buffer.from(',"prevHash":"', 'latin1');
+import { LeafInput } from './rfc9162-hasher.js';
+
+/** A key searched backwards; shift[c]: how far the search may move left when c is under the pattern's first byte. */
+interface BackwardPattern {
+  readonly bytes: Buffer;
+  readonly shift: Uint8Array;
+}
+
+/**
+ * Horspool's skip table, mirrored for a right-to-left search: when the window
+ * starting at `at` does not match, the next window that can, at − j, must have
+ * pattern[j] = bytes[at] for some j ≥ 1; the smallest such j is the safe shift,
+ * and the pattern's length when no byte of it after the first is bytes[at].
+ */
+function backwardPattern(text: string): BackwardPattern {
+  const bytes = Buffer.from(text, 'latin1');
+  const shift = new Uint8Array(256).fill(bytes.length);
+  for (let j = bytes.length - 1; j >= 1; j--) shift[bytes[j]!] = j;
+  return { bytes, shift };
+}
+
+const PREV_HASH_KEY = backwardPattern(',"prevHash":"');
 const POSITION_KEY = Buffer.from(',"position":', 'latin1');
 const TIMESTAMP_KEY = Buffer.from(',"timestamp":"', 'latin1');
-const TENANT_KEY = Buffer.from(',"tenant":"', 'latin1');
+const TENANT_KEY = backwardPattern(',"tenant":"');
 const TAIL = Buffer.from('","v":1}', 'latin1');
 const TIMESTAMP_LENGTH = 30; // YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ
 /** Offset of `,"timestamp":"` from the end of the entry. */
@@ -61,11 +82,14 @@ function matchAt(bytes: Buffer, at: number, pattern: Buffer): boolean {
   return true;
 }
 
-/** Last occurrence of `pattern` starting before `before`, scanning backwards (short distances). */
-function lastMatchBefore(bytes: Buffer, before: number, pattern: Buffer): number {
-  const first = pattern[0];
-  for (let at = before - pattern.length; at >= 0; at--) {
-    if (bytes[at] === first && matchAt(bytes, at, pattern)) return at;
+/** Last occurrence of `pattern` that ends by `before`, scanning backwards (short distances). */
+function lastMatchBefore(bytes: Buffer, before: number, pattern: BackwardPattern): number {
+  const first = pattern.bytes[0];
+  let at = before - pattern.bytes.length;
+  while (at >= 0) {
+    const c = bytes[at]!;
+    if (c === first && matchAt(bytes, at, pattern.bytes)) return at;
+    at -= pattern.shift[c]!;
   }
   return -1;
 }
@@ -88,10 +112,10 @@ export function scanEntryFields(bytes: Buffer, out: EntryFields, expectedTenant?
     tenant = lastMatchBefore(bytes, ts, TENANT_KEY);
     if (tenant < 0 || bytes[ts - 1] !== 0x22) return false;
   }
-  out.tenantStart = tenant + TENANT_KEY.length;
+  out.tenantStart = tenant + TENANT_KEY.bytes.length;
   const prev = lastMatchBefore(bytes, tenant, PREV_HASH_KEY);
-  if (prev < 0 || bytes[prev + PREV_HASH_KEY.length + 64] !== 0x22) return false;
-  out.prevHashAt = prev + PREV_HASH_KEY.length;
+  if (prev < 0 || bytes[prev + PREV_HASH_KEY.bytes.length + 64] !== 0x22) return false;
+  out.prevHashAt = prev + PREV_HASH_KEY.bytes.length;
   // Digits of the position run backwards from the comma before ,"prevHash".
   let position = 0;
   let scale = 1;
@@ -106,4 +130,84 @@ export function scanEntryFields(bytes: Buffer, out: EntryFields, expectedTenant?
   if (!matchAt(bytes, i + 1 - POSITION_KEY.length, POSITION_KEY)) return false;
   out.position = position;
   return true;
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * Whether `bytes[at, at + 64)` are the lowercase hex digits of a 32-character
+ * `'binary'` digest string (a stored prevHash against a leaf hash), compared in
+ * place: no string is made of the stored bytes.
+ */
+function isHexOfDigest(bytes: Uint8Array, at: number, digest: string): boolean {
+  if (at < 0 || at + 2 * digest.length > bytes.length) return false;
+  for (let i = 0; i < digest.length; i++) {
+    const c = digest.charCodeAt(i);
+    if (bytes[at + 2 * i] !== HEX_DIGITS[c >> 4] || bytes[at + 2 * i + 1] !== HEX_DIGITS[c & 15]) return false;
+  }
+  return true;
+}
+
+/** Byte-wise order of a[aAt, +aLength) and b[bAt, +bLength): negative, 0 or positive, as JavaScript orders latin1 strings. */
+function compareBytes(a: Uint8Array, aAt: number, aLength: number, b: Uint8Array, bAt: number, bLength: number): number {
+  const n = Math.min(aLength, bLength);
+  for (let i = 0; i < n; i++) {
+    const d = a[aAt + i]! - b[bAt + i]!;
+    if (d !== 0) return d;
+  }
+  return aLength - bLength;
+}
+
+/**
+ * An entry as a verifier reads and holds it back: its bytes, kept in its own
+ * leaf-hash input (the copy hashing needs anyway), its leaf hash as
+ * node:crypto's 32-character binary string, and where prevHash and the
+ * timestamp sit in those bytes, compared in place. Reused once settled, so
+ * reading allocates nothing per entry but the digest string.
+ */
+export class HeldEntry {
+  position = 0;
+  /** Index in the stream of stored entries. */
+  streamIndex = 0;
+  /** Leaf hash as a binary string. */
+  leaf = '';
+  private readonly input = new LeafInput();
+  private prevHashAt = 0;
+  private timestampAt = 0;
+
+  /** Takes in the bytes `scanEntryFields` read into `fields`, and hashes them. */
+  load(bytes: Uint8Array, fields: EntryFields): void {
+    this.position = fields.position;
+    this.input.load(bytes);
+    this.leaf = this.input.digest();
+    this.prevHashAt = fields.prevHashAt + 1;
+    this.timestampAt = fields.timestampAt + 1;
+  }
+
+  /** Whether this entry's prevHash is `leaf` (a binary-string leaf hash). */
+  linksTo(leaf: string): boolean {
+    return isHexOfDigest(this.input.bytes, this.prevHashAt, leaf);
+  }
+
+  /** Order of this entry's timestamp and `other`'s (or the given one's), as strings order them. */
+  compareTimestamp(other: HeldEntry | Buffer): number {
+    const bytes = this.input.bytes;
+    if (other instanceof HeldEntry) return compareBytes(bytes, this.timestampAt, TIMESTAMP_LENGTH, other.input.bytes, other.timestampAt, TIMESTAMP_LENGTH);
+    return compareBytes(bytes, this.timestampAt, TIMESTAMP_LENGTH, other, 0, other.length);
+  }
+
+  get leafHex(): string {
+    return digestHex(this.leaf);
+  }
+  get prevHash(): string {
+    return this.input.bytes.toString('latin1', this.prevHashAt, this.prevHashAt + 64);
+  }
+  get timestamp(): string {
+    return this.input.bytes.toString('latin1', this.timestampAt, this.timestampAt + TIMESTAMP_LENGTH);
+  }
+}
+
+/** Lowercase hex of a binary-string digest. */
+export function digestHex(digest: string): string {
+  return Buffer.from(digest, 'latin1').toString('hex');
 }

@@ -16,12 +16,17 @@
  * Broken prevHash links are collected and classified by `classifyLinks` once
  * neighbouring segments are known (combine step), since telling a modified
  * entry from a forged link needs the next link too.
+ *
+ * Speed: entries are read into reused `HeldEntry`s and compared as bytes;
+ * strings are made only for results and findings, and entries stored in order
+ * take a short path (accept the one held back, hold back the new one).
  */
+import { fromHex } from './bytes.js';
 import { decodeEntry, GENESIS_PREV_HASH } from './ledger-entry.js';
-import { emptyEntryFields, scanEntryFields, tenantPattern } from './entry-fields.js';
+import { digestHex, emptyEntryFields, HeldEntry, scanEntryFields, tenantPattern } from './entry-fields.js';
 import { CompactRange } from './compact-range.js';
 import { CoreError } from './errors.js';
-import { hashLeafHex } from './rfc9162-hasher.js';
+import { HASH_SIZE } from './rfc9162-hasher.js';
 import type { Finding } from './verification-findings.js';
 
 export interface SegmentOptions {
@@ -29,7 +34,7 @@ export interface SegmentOptions {
   readonly tenant: string;
   /** First position of the segment (default 0). */
   readonly begin?: number;
-  /** Leaf hash (hex) of entry begin−1, when known; at begin 0 it is the genesis value. */
+  /** Leaf hash (lowercase hex) of entry begin−1, when known; at begin 0 it is the genesis value. */
   readonly prevLeafHash?: string;
   /** Timestamp of entry begin−1, when known. */
   readonly prevTimestamp?: string;
@@ -89,15 +94,6 @@ export interface TailCandidate {
   readonly streamIndex: number;
 }
 
-interface Pending {
-  position: number;
-  streamIndex: number;
-  leaf: Buffer;
-  leafHex: string;
-  prevHash: string;
-  timestamp: string;
-}
-
 export class SegmentVerifier {
   private readonly tenant: string;
   private readonly tenantBytes: Buffer;
@@ -109,13 +105,18 @@ export class SegmentVerifier {
   private readonly cuts = new Map<number, CompactRange>();
   private readonly findings: Finding[] = [];
   private readonly brokenLinks: number[] = [];
-  private readonly pending: Pending[] = [];
+  /** Entries held back, sorted by position (stable for equal positions). */
+  private readonly pending: HeldEntry[] = [];
+  /** Settled entries, for reuse. */
+  private readonly free: HeldEntry[] = [];
   private readonly fields = emptyEntryFields();
   private expected: number;
   private maxSeen = -1;
   private pushed = 0;
-  private prevLeafHex: string | undefined;
-  private prevTimestamp: string | undefined;
+  /** Leaf hash (binary string) of entry expected−1; undefined when unknown (across a gap). */
+  private prevLeaf: string | undefined;
+  /** The last entry accepted (kept for its timestamp), else the timestamp given for entry begin−1. */
+  private prevEntry: HeldEntry | Buffer | undefined;
   private firstPosition: number | undefined;
   private firstPrevHash: string | undefined;
   private tail: SegmentTail | undefined;
@@ -131,18 +132,31 @@ export class SegmentVerifier {
     this.deep = options.deep ?? false;
     this.cutAt = new Set(options.cutAt ?? []);
     this.range = CompactRange.empty(this.begin);
-    this.prevLeafHex = this.begin === 0 ? GENESIS_PREV_HASH : options.prevLeafHash;
-    this.prevTimestamp = options.prevTimestamp;
+    const prevLeafHash = this.begin === 0 ? GENESIS_PREV_HASH : options.prevLeafHash;
+    this.prevLeaf = prevLeafHash === undefined ? undefined : Buffer.from(fromHex(prevLeafHash, HASH_SIZE)).toString('latin1');
+    this.prevEntry = options.prevTimestamp === undefined ? undefined : Buffer.from(options.prevTimestamp, 'latin1');
     if (this.cutAt.has(this.begin)) this.cuts.set(this.begin, this.range.clone());
   }
 
   /** Adds the next stored entry's canonical bytes, in storage order. */
   push(entryBytes: Uint8Array): void {
-    const streamIndex = this.pushed++;
+    const item = this.free.pop() ?? new HeldEntry();
+    item.streamIndex = this.pushed++;
     const bytes = Buffer.isBuffer(entryBytes) ? entryBytes : Buffer.from(entryBytes.buffer, entryBytes.byteOffset, entryBytes.byteLength);
-    const item = this.read(bytes, streamIndex);
-    if (item === undefined) return;
+    if (!this.read(bytes, item)) {
+      this.free.push(item);
+      return;
+    }
     const p = item.position;
+    const q = this.pending;
+    if (q.length === 1 && p === this.expected + 1 && q[0]!.position === this.expected) {
+      // In-order storage, the common case: what drain() does, without moving things around.
+      const held = q[0]!;
+      q[0] = item;
+      this.maxSeen = p;
+      this.accept(held, undefined);
+      return;
+    }
     if (p < this.expected) {
       this.late(item);
       return;
@@ -159,6 +173,7 @@ export class SegmentVerifier {
   /** Processes what is held back and returns the segment's result. */
   finish(): SegmentResult {
     this.drain(true);
+    const some = this.expected > this.begin;
     return {
       begin: this.begin,
       end: this.expected,
@@ -167,8 +182,8 @@ export class SegmentVerifier {
       firstPosition: this.firstPosition,
       firstPrevHash: this.firstPrevHash,
       firstTimestamp: this.firstTimestamp,
-      lastLeafHash: this.expected > this.begin ? this.prevLeafHex : undefined,
-      lastTimestamp: this.expected > this.begin ? this.prevTimestamp : undefined,
+      lastLeafHash: some ? this.prevLeafHex() : undefined,
+      lastTimestamp: some ? this.prevTimestamp() : undefined,
       brokenLinks: this.brokenLinks,
       findings: this.findings,
       pushed: this.pushed,
@@ -176,38 +191,42 @@ export class SegmentVerifier {
     };
   }
 
-  private read(bytes: Buffer, streamIndex: number): Pending | undefined {
+  private prevLeafHex(): string | undefined {
+    return this.prevLeaf === undefined ? undefined : digestHex(this.prevLeaf);
+  }
+
+  private prevTimestamp(): string | undefined {
+    const prev = this.prevEntry;
+    return prev instanceof HeldEntry ? prev.timestamp : prev?.toString('latin1');
+  }
+
+  /** Reads an entry into `item`; false (with a finding) when it is not one. */
+  private read(bytes: Buffer, item: HeldEntry): boolean {
     const f = this.fields;
+    const streamIndex = item.streamIndex;
     if (this.deep) {
       try {
         decodeEntry(bytes);
       } catch (cause) {
         const message = cause instanceof CoreError ? cause.message : String(cause);
         this.findings.push({ kind: 'MALFORMED', position: undefined, streamIndex, message: `entry #${streamIndex}: ${message}` });
-        return undefined;
+        return false;
       }
     }
     if (!scanEntryFields(bytes, f, this.tenantBytes)) {
       this.findings.push({ kind: 'MALFORMED', position: undefined, streamIndex, message: `entry #${streamIndex} is not a canonical ledger entry` });
-      return undefined;
+      return false;
     }
     if (!f.tenantMatches) {
       const found = bytes.toString('utf8', f.tenantStart, f.tenantEnd);
       this.findings.push({ kind: 'WRONG_TENANT', position: f.position, expected: this.tenant, found, message: `entry ${f.position} belongs to tenant ${JSON.stringify(found)}` });
     }
-    const leafHex = hashLeafHex(bytes);
-    return {
-      position: f.position,
-      streamIndex,
-      leaf: Buffer.from(leafHex, 'hex'),
-      leafHex,
-      prevHash: bytes.toString('latin1', f.prevHashAt, f.prevHashAt + 64),
-      timestamp: bytes.toString('latin1', f.timestampAt, f.timestampAt + 30),
-    };
+    item.load(bytes, f);
+    return true;
   }
 
   /** Keeps `pending` sorted by position (stable for equal positions). */
-  private insert(item: Pending): void {
+  private insert(item: HeldEntry): void {
     const q = this.pending;
     let i = q.length;
     while (i > 0 && q[i - 1]!.position > item.position) i--;
@@ -217,10 +236,9 @@ export class SegmentVerifier {
 
   private drain(final: boolean): void {
     const q = this.pending;
-    // In-order storage, the common case: the held entry has its successor behind it.
+    // In-order storage: the held entry has its successor behind it.
     while (q.length === 2 && q[0]!.position === this.expected && q[1]!.position === this.expected + 1) {
-      const item = q.shift()!;
-      this.accept(item, [item]);
+      this.accept(q.shift()!, undefined);
     }
     while (q.length > 0) {
       const first = q[0]!.position;
@@ -230,7 +248,7 @@ export class SegmentVerifier {
         this.findings.push({ kind: 'DELETED_ENTRIES', from: this.expected, to: first, message: `entries ${this.expected}..${first - 1} are missing` });
         this.deletedRanges.push([this.expected, first]);
         this.expected = first;
-        this.prevLeafHex = undefined; // the next link cannot be checked across a gap
+        this.prevLeaf = undefined; // the next link cannot be checked across a gap
         continue;
       }
       let n = 1;
@@ -241,29 +259,32 @@ export class SegmentVerifier {
       if (n > 1 && successor === undefined && q.length === 0 && final) {
         this.tail = {
           position: first,
-          candidates: candidates.map(({ leafHex, prevHash, timestamp, streamIndex }) => ({ leafHex, prevHash, timestamp, streamIndex })),
-          prevLeafHash: this.prevLeafHex,
-          prevTimestamp: this.prevTimestamp,
+          candidates: candidates.map((c) => ({ leafHex: c.leafHex, prevHash: c.prevHash, timestamp: c.timestamp, streamIndex: c.streamIndex })),
+          prevLeafHash: this.prevLeafHex(),
+          prevTimestamp: this.prevTimestamp(),
           cutAfter: this.cutAt.has(first + 1),
         };
+        this.free.push(...candidates);
         return;
       }
       this.accept(this.choose(candidates, successor), candidates);
     }
   }
 
-  private choose(candidates: Pending[], successor: Pending | undefined): Pending {
+  private choose(candidates: HeldEntry[], successor: HeldEntry | undefined): HeldEntry {
     if (candidates.length === 1) return candidates[0]!;
+    const prevLeaf = this.prevLeaf;
     return (
-      (successor && candidates.find((c) => c.leafHex === successor.prevHash)) ??
-      candidates.find((c) => c.prevHash === this.prevLeafHex) ??
+      (successor && candidates.find((c) => successor.linksTo(c.leaf))) ??
+      (prevLeaf === undefined ? undefined : candidates.find((c) => c.linksTo(prevLeaf))) ??
       candidates[0]!
     );
   }
 
-  private accept(chosen: Pending, candidates: Pending[]): void {
-    for (const other of candidates) {
-      if (other !== chosen) this.inserted(other);
+  /** Appends `chosen` to the chain; the other `candidates` for its position are insertions. */
+  private accept(chosen: HeldEntry, candidates: readonly HeldEntry[] | undefined): void {
+    if (candidates !== undefined) {
+      for (const other of candidates) if (other !== chosen) this.inserted(other);
     }
     const p = chosen.position;
     if (this.firstPosition === undefined) {
@@ -271,27 +292,32 @@ export class SegmentVerifier {
       this.firstPrevHash = chosen.prevHash;
       this.firstTimestamp = chosen.timestamp;
     }
-    if (this.prevLeafHex !== undefined && chosen.prevHash !== this.prevLeafHex) this.brokenLinks.push(p);
-    if (this.prevTimestamp !== undefined && chosen.timestamp <= this.prevTimestamp) {
-      this.findings.push({ kind: 'TIMESTAMP_REGRESSION', position: p, previous: this.prevTimestamp, found: chosen.timestamp, message: `entry ${p} is timestamped ${chosen.timestamp}, not after ${this.prevTimestamp}` });
+    if (this.prevLeaf !== undefined && !chosen.linksTo(this.prevLeaf)) this.brokenLinks.push(p);
+    const previous = this.prevEntry;
+    if (previous !== undefined && chosen.compareTimestamp(previous) <= 0) {
+      const [found, before] = [chosen.timestamp, this.prevTimestamp()!];
+      this.findings.push({ kind: 'TIMESTAMP_REGRESSION', position: p, previous: before, found, message: `entry ${p} is timestamped ${found}, not after ${before}` });
     }
-    this.range.append(chosen.leaf);
-    this.prevLeafHex = chosen.leafHex;
-    this.prevTimestamp = chosen.timestamp;
+    this.range.appendDigest(chosen.leaf);
+    this.prevLeaf = chosen.leaf;
+    if (previous instanceof HeldEntry) this.free.push(previous);
+    this.prevEntry = chosen;
     this.expected = p + 1;
     if (this.cutAt.has(this.expected)) this.cuts.set(this.expected, this.range.clone());
   }
 
-  private late(item: Pending): void {
+  private late(item: HeldEntry): void {
     const wasDeleted = this.deletedRanges.some(([from, to]) => item.position >= from && item.position < to);
     if (wasDeleted) {
       this.findings.push({ kind: 'REORDERED_ENTRIES', position: item.position, after: this.maxSeen, message: `entry ${item.position} is stored after entry ${this.maxSeen}` });
+      this.free.push(item);
     } else {
       this.inserted(item);
     }
   }
 
-  private inserted(item: Pending): void {
+  private inserted(item: HeldEntry): void {
     this.findings.push({ kind: 'INSERTED_ENTRY', position: item.position, streamIndex: item.streamIndex, message: `entry #${item.streamIndex} claims position ${item.position} but is not part of the chain` });
+    this.free.push(item);
   }
 }

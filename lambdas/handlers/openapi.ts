@@ -45,11 +45,21 @@ const COMPONENTS = {
   GetRecordQuery: s.getRecordQuerySchema,
   EntryQuery: s.entryQuerySchema,
   ConsistencyQuery: s.consistencyQuerySchema,
+  RecordHistoryQuery: s.recordHistoryQuerySchema,
+  WaitTimeout: s.waitTimeoutSchema,
+  PageCursor: s.pageCursorSchema,
+  PageLimit: s.pageLimitSchema,
+  ProjectedThrough: s.projectedThroughSchema,
+  NextCursor: s.nextCursorSchema,
+  RecordView: s.recordViewSchema,
+  RecordResponse: s.recordResponseSchema,
+  RecordHistoryResponse: s.recordHistoryResponseSchema,
+  RecordListResponse: s.recordListResponseSchema,
   RotateKeysBody: s.rotateKeysBodySchema,
   ShredTenantBody: s.shredTenantBodySchema,
 } satisfies Record<string, z.ZodType>;
 type ComponentId = keyof typeof COMPONENTS;
-const QUERY_COMPONENTS: readonly ComponentId[] = ['ListRecordsQuery', 'GetRecordQuery', 'EntryQuery', 'ConsistencyQuery'];
+const QUERY_COMPONENTS: readonly ComponentId[] = ['ListRecordsQuery', 'GetRecordQuery', 'EntryQuery', 'ConsistencyQuery', 'RecordHistoryQuery'];
 
 const PATH_PARAMETERS: Readonly<Record<string, { schema: JsonObject; description: string }>> = {
   tenant: { schema: { $ref: '#/components/schemas/TenantId' }, description: 'Tenant id; another tenant\'s answers 404' },
@@ -68,9 +78,21 @@ const OPERATIONS: Readonly<Record<OperationId, OperationDoc>> = {
     headers: ['Idempotency-Key', 'X-Correlation-Id'],
     success: { status: 201, description: 'Appended (or replayed: Idempotent-Replayed: true)', schema: 'AppendResponse' },
   },
-  listRecords: { summary: 'State of the records as of a position or time', query: 'ListRecordsQuery', success: { status: 200, description: 'Records' } },
-  getRecord: { summary: 'Current state of a record, optionally with its inclusion proof', query: 'GetRecordQuery', success: { status: 200, description: 'Record' } },
-  getRecordHistory: { summary: 'Every revision of a record', success: { status: 200, description: 'Revisions' } },
+  listRecords: {
+    summary: 'Live records as of a position or an RFC 3339 time (default: now), by record id, paginated; optionally waiting for a position (410 once shredded)',
+    query: 'ListRecordsQuery',
+    success: { status: 200, description: 'Records, the position they are as of, and projectedThrough', schema: 'RecordListResponse' },
+  },
+  getRecord: {
+    summary: 'Current state of a record, decrypted; proof=true verifies it against the ledger and adds its inclusion proof (410 once shredded)',
+    query: 'GetRecordQuery',
+    success: { status: 200, description: 'Record and projectedThrough', schema: 'RecordResponse' },
+  },
+  getRecordHistory: {
+    summary: 'Every revision of a record, oldest first, paginated (410 once shredded)',
+    query: 'RecordHistoryQuery',
+    success: { status: 200, description: 'Revisions and projectedThrough', schema: 'RecordHistoryResponse' },
+  },
   getEntry: { summary: 'An entry\'s canonical bytes, optionally with an inclusion proof', query: 'EntryQuery', success: { status: 200, description: 'Entry', schema: 'EntryResponse' } },
   getConsistencyProof: { summary: 'Consistency proof between two tree sizes', query: 'ConsistencyQuery', success: { status: 200, description: 'Proof', schema: 'ConsistencyResponse' } },
   getCommitment: { summary: 'Whether a request committed, where and when, with an inclusion proof', success: { status: 200, description: 'Commitment proof' } },

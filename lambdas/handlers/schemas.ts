@@ -60,11 +60,49 @@ export const appendedRecordSchema = z.strictObject({
 /** 201 body: the record, or the list for a batch. */
 export const appendResponseSchema = z.union([appendedRecordSchema, z.array(appendedRecordSchema)]);
 
+/** Read-your-writes: how long to wait for `waitFor` to be projected, ms (≤ 10000, default 2000). */
+export const waitTimeoutSchema = uintStringSchema.pipe(z.number().max(10_000, 'at most 10000 ms'));
+/** An opaque cursor from the previous page's `nextCursor`. */
+export const pageCursorSchema = z.string().min(1).max(2048).regex(/^[A-Za-z0-9_-]+$/, 'a cursor from a previous answer');
+/** Page size, 1..1000 (default 100). */
+export const pageLimitSchema = uintStringSchema.pipe(z.number().min(1, 'at least 1').max(1000, 'at most 1000'));
+const waitQuery = { waitFor: uintStringSchema.optional(), timeout: waitTimeoutSchema.optional() };
+const pageQuery = { cursor: pageCursorSchema.optional(), limit: pageLimitSchema.optional() };
 export const listRecordsQuerySchema = z.strictObject({
   asOf: z.union([uintStringSchema, z.iso.datetime({ offset: true })]).optional(),
   stream: streamSchema.optional(),
+  ...pageQuery,
+  ...waitQuery,
 });
-export const getRecordQuerySchema = z.strictObject({ proof: z.enum(['true', 'false']).optional() });
+export const getRecordQuerySchema = z.strictObject({ proof: z.enum(['true', 'false']).optional(), ...waitQuery });
+export const recordHistoryQuerySchema = z.strictObject({ ...pageQuery, ...waitQuery });
+
+/** A record revision as the query routes serve it (payload decrypted). */
+export const recordViewSchema = z.strictObject({
+  recordId: recordIdSchema,
+  stream: streamSchema,
+  revision: z.number().int().min(1),
+  position: z.number().int().min(0),
+  operation: operationSchema,
+  timestamp: entry.timestamp,
+  actor: z.string(),
+  correlationId: z.string(),
+  leafHash: z.string().regex(HEX64),
+  payload: recordInputSchema.shape.payload,
+});
+/** Every query answer says through which ledger position the projection was complete (−1: none yet). */
+export const projectedThroughSchema = z.number().int().min(-1);
+/** The cursor of the next page, null on the last one. */
+export const nextCursorSchema = z.string().nullable();
+const projectedThrough = projectedThroughSchema;
+const nextCursor = nextCursorSchema;
+export const recordResponseSchema = z.strictObject({
+  projectedThrough,
+  record: recordViewSchema,
+  proof: z.strictObject({ entry: z.base64(), leafHash: z.string().regex(HEX64), treeSize: z.number().int().min(1), inclusionProof: z.array(z.string().regex(HEX64)) }).optional(),
+});
+export const recordHistoryResponseSchema = z.strictObject({ projectedThrough, recordId: recordIdSchema, revisions: z.array(recordViewSchema), nextCursor });
+export const recordListResponseSchema = z.strictObject({ projectedThrough, asOf: z.number().int().min(-1), records: z.array(recordViewSchema), nextCursor });
 export const entryQuerySchema = z.strictObject({ treeSize: uintStringSchema.optional() });
 export const consistencyQuerySchema = z.strictObject({ from: uintStringSchema, to: uintStringSchema });
 

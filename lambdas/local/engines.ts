@@ -3,11 +3,12 @@
  * DynamoDB-compatible server persisted in LevelDB at `<dataDir>/dynamodb`, and
  * s3rver, an S3-compatible server storing objects as files under
  * `<dataDir>/s3`. Both speak the real wire protocols, so the AWS adapters run
- * unchanged against the SDK clients returned here.
+ * unchanged against the SDK clients returned here. With `postgres: true`, also
+ * a real PostgreSQL (the projection) in `<dataDir>/postgres`, migrated, its
+ * roles able to log in (superuser password in `<dataDir>/postgres-password`).
  */
-import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -16,6 +17,8 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { createKeyTable } from '../adapters/aws/dynamo-key-store.js';
 import { createLedgerTable } from '../adapters/aws/dynamo-ledger-store.js';
+import { writeFileAtomic } from '../adapters/local/atomic-file.js';
+import { provisionProjection, startEmbeddedPostgres, type ProjectionLogins } from '../adapters/postgres/embedded-server.js';
 
 /**
  * s3rver's Koa `listen` (missing from types/s3rver.d.ts): with a callback it
@@ -34,8 +37,16 @@ export interface EngineOptions {
   readonly keyTable?: string;
   /** Default `govledger-log`. */
   readonly bucket?: string;
-  /** Read for `GOVLEDGER_DYNAMODB_PORT` and `GOVLEDGER_S3_PORT` (unset or empty: an ephemeral port); default `process.env`. */
+  /** Read for `GOVLEDGER_DYNAMODB_PORT`, `GOVLEDGER_S3_PORT` and `GOVLEDGER_POSTGRES_PORT` (unset or empty: an ephemeral port); default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Also start embedded PostgreSQL with the migrated projection database `govledger`; default false. */
+  readonly postgres?: boolean;
+}
+
+/** The embedded PostgreSQL: its URL (superuser, database `govledger`) and a login per projection role. */
+export interface PostgresEngine {
+  readonly endpoint: string;
+  readonly logins: ProjectionLogins;
 }
 
 /** An engine's URL and an SDK client pointed at it (region `local`, dummy static credentials). */
@@ -49,7 +60,9 @@ export interface Engines {
   readonly s3: EngineEndpoint<S3Client>;
   readonly tables: { readonly ledger: string; readonly keys: string };
   readonly bucket: string;
-  /** Destroys the clients and closes both servers (LevelDB closed, connections dropped); idempotent. */
+  /** With `postgres: true`. */
+  readonly postgres?: PostgresEngine;
+  /** Destroys the clients and closes the servers (LevelDB closed, connections dropped, PostgreSQL shut down); idempotent. */
   stop(): Promise<void>;
 }
 
@@ -65,6 +78,19 @@ export interface EndpointsInfo {
 }
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** An SDK client for the embedded DynamoDB engine at `endpoint` (this process's or another's). */
+export function dynamoClientFor(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'local', credentials });
+}
+
+/** An SDK client for the embedded S3 engine at `endpoint`, with the checksum settings s3rver handles. */
+export function s3ClientFor(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint, region: 'local', credentials: s3rverCredentials, forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
 /** s3rver checks SigV4 signatures against its one built-in account. */
 const s3rverCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -83,8 +109,10 @@ export async function startEngines(dataDir: string, options: EngineOptions = {})
   const { host = '127.0.0.1', ledgerTable = 'govledger-ledger', keyTable = 'govledger-keys', bucket = 'govledger-log', env = process.env } = options;
   const dynamoPort = portFromEnv(env, 'GOVLEDGER_DYNAMODB_PORT');
   const s3Port = portFromEnv(env, 'GOVLEDGER_S3_PORT');
+  const postgresPort = portFromEnv(env, 'GOVLEDGER_POSTGRES_PORT');
   const stops: Array<() => Promise<void>> = [];
   let stopped: Promise<void> | undefined;
+  let postgres: Promise<PostgresEngine> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= Promise.allSettled(stops.reverse().map((s) => s())).then((results) => {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -97,6 +125,9 @@ export async function startEngines(dataDir: string, options: EngineOptions = {})
     const s3Dir = join(dataDir, 's3');
     await mkdir(dynamoDir, { recursive: true, mode: 0o700 });
     await mkdir(s3Dir, { recursive: true, mode: 0o700 });
+    // PostgreSQL starts alongside the others (it takes longest); its stop is registered once it runs.
+    postgres = options.postgres ? startPostgres(dataDir, postgresPort, stops) : undefined;
+    postgres?.catch(() => undefined); // awaited below; a failure before that must not go unhandled
 
     const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await listen(dynamoServer, dynamoPort, host).catch(async (error: unknown) => {
@@ -105,7 +136,7 @@ export async function startEngines(dataDir: string, options: EngineOptions = {})
       throw error;
     });
     const dynamoEndpoint = urlOf(host, (dynamoServer.address() as AddressInfo).port);
-    const dynamoClient = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'local', credentials });
+    const dynamoClient = dynamoClientFor(dynamoEndpoint);
     stops.push(() => closeServer(dynamoServer, () => dynamoClient.destroy()));
 
     const s3rver = new S3rver({ directory: s3Dir, silent: true, vhostBuckets: false, resetOnClose: false });
@@ -117,23 +148,23 @@ export async function startEngines(dataDir: string, options: EngineOptions = {})
       server.once('error', reject);
     });
     const s3Endpoint = urlOf(host, (s3Server.address() as AddressInfo).port);
-    const s3Client = new S3Client({
-      endpoint: s3Endpoint, region: 'local', credentials: s3rverCredentials, forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const s3Client = s3ClientFor(s3Endpoint);
     stops.push(() => closeServer(s3Server, () => s3Client.destroy()));
 
     await createLedgerTable(dynamoClient, ledgerTable);
     await createKeyTable(dynamoClient, keyTable);
     await ensureBucket(s3Client, bucket);
+    const pg = await postgres;
     return {
       dynamodb: { endpoint: dynamoEndpoint, client: dynamoClient },
       s3: { endpoint: s3Endpoint, client: s3Client },
       tables: { ledger: ledgerTable, keys: keyTable },
       bucket,
+      ...(pg ? { postgres: pg } : {}),
       stop,
     };
   } catch (error) {
+    await postgres?.catch(() => undefined);
     await stop().catch(() => undefined); // the start error is the one worth reporting
     throw error;
   }
@@ -148,8 +179,18 @@ export async function startEngines(dataDir: string, options: EngineOptions = {})
  */
 export function endpointsOf(engines: Engines, api: string): EndpointsInfo {
   const { dynamodb, s3, tables, bucket } = engines;
-  return { api, dynamodb: dynamodb.endpoint, s3: s3.endpoint, postgres: null, ledgerTable: tables.ledger, keyTable: tables.keys, bucket };
+  return { api, dynamodb: dynamodb.endpoint, s3: s3.endpoint, postgres: engines.postgres?.endpoint ?? null, ledgerTable: tables.ledger, keyTable: tables.keys, bucket };
 }
+
+/** Starts PostgreSQL in `<dataDir>/postgres` and provisions the `govledger` database; registers its stop in `stops`. */
+async function startPostgres(dataDir: string, port: number, stops: Array<() => Promise<void>>): Promise<PostgresEngine> {
+  const server = await startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), passwordFile: join(dataDir, 'postgres-password'), port });
+  stops.push(() => server.stop());
+  const logins = await provisionProjection(server, DATABASE);
+  return { endpoint: `${server.url}/${DATABASE}`, logins };
+}
+
+const DATABASE = 'govledger';
 
 /**
  * Writes `<dataDir>/endpoints.json` atomically (temp file, fsync, rename), so
@@ -160,20 +201,7 @@ export function endpointsOf(engines: Engines, api: string): EndpointsInfo {
  */
 export async function writeEndpoints(dataDir: string, info: EndpointsInfo): Promise<void> {
   const { api, dynamodb, s3, postgres, ledgerTable, keyTable, bucket } = info;
-  const path = join(dataDir, 'endpoints.json');
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify({ api, dynamodb, s3, postgres, ledgerTable, keyTable, bucket }, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await writeFileAtomic(join(dataDir, 'endpoints.json'), `${JSON.stringify({ api, dynamodb, s3, postgres, ledgerTable, keyTable, bucket }, null, 2)}\n`);
 }
 
 /** 0 (ephemeral) unless the variable holds a port number. */

@@ -1,20 +1,16 @@
 /**
  * The embedded default (DESIGN §6): one process serving the HTTP API on
  * embedded engines, with the same handlers, services and adapters as on AWS.
- * This is the only place that chooses adapters locally (STYLE habit 7): the
- * data directory is locked, dynalite and s3rver start in it, the local key
- * files are opened (created on first start), the services are wired, and the
- * route table dispatches requests to the handlers. Appends notify the
- * publisher, so a checkpoint follows within a second.
+ * The data directory is locked, the engines start in it, the services are
+ * wired by `local-services.ts` (the one place that chooses local adapters,
+ * STYLE habit 7; the operator commands share it), and the route table
+ * dispatches requests to the handlers. Appends notify the
+ * publisher, so a checkpoint follows within a second, and the change tailer,
+ * so the projection (embedded PostgreSQL) answers queries within a second.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { DynamoKeyStore } from '../adapters/aws/dynamo-key-store.js';
-import { DynamoLedgerStore } from '../adapters/aws/dynamo-ledger-store.js';
-import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
-import { FileMasterKey } from '../adapters/local/file-master-key.js';
-import { FileSigningKey } from '../adapters/local/file-signing-key.js';
+import { PostgresChangeCursors } from '../adapters/postgres/postgres-change-cursors.js';
 import { originFor } from '../core/checkpoint.js';
 import { adminKeysHandlers } from '../handlers/admin-keys.js';
 import { appendRecordsHandler } from '../handlers/append-records.js';
@@ -27,22 +23,25 @@ import { jsonLogger, type Logger } from '../handlers/http/logger.js';
 import { toProblemResponse } from '../handlers/http/problem.js';
 import { localTokenVerifier } from '../handlers/http/token-verifier.js';
 import { logReadHandlers } from '../handlers/log-reads.js';
+import { recordReadHandlers } from '../handlers/record-reads.js';
 import { resolveRoute, type OperationId } from '../handlers/routes.js';
+import type { ChangeConsumer } from '../ports/change-stream.js';
+import { ChangeTailer } from '../services/change-tailer.js';
 import { CommitmentReader } from '../services/commitment-reader.js';
-import { KeyService } from '../services/key-service.js';
-import { LedgerService } from '../services/ledger-service.js';
 import { LogPublisher } from '../services/log-publisher.js';
 import { LogReader } from '../services/log-reader.js';
 import { PublishScheduler } from '../services/publish-scheduler.js';
+import { RecordReader } from '../services/record-reader.js';
 import { openDataDir } from './data-dir.js';
 import { endpointsOf, startEngines, writeEndpoints } from './engines.js';
 import { startHttpServer } from './http-bridge.js';
+import { wireLocalServices } from './local-services.js';
 import { LOCAL_TOKEN_AUDIENCE, LOCAL_TOKEN_ISSUER, LocalTokenIssuer } from './local-tokens.js';
 
 export interface LocalRuntime {
   readonly url: string;
   readonly dataDir: string;
-  /** Stops the server, the publisher and the engines, then releases the data directory; idempotent. */
+  /** Stops the server, the publisher, the change tailer and the engines, then releases the data directory; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -70,43 +69,58 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
   try {
     const dataDir = lock.dataDir;
-    const engines = await startEngines(dataDir, { env });
+    const engines = await startEngines(dataDir, { env, postgres: true });
     stops.push(() => engines.stop());
-    const [master, signing, tokens] = await Promise.all([
-      FileMasterKey.open(dataDir, { create: true }),
-      FileSigningKey.open(dataDir, { create: true }),
-      LocalTokenIssuer.open(dataDir, { create: true }),
-    ]);
-    const documents = DynamoDBDocumentClient.from(engines.dynamodb.client);
-    const ledgerStore = new DynamoLedgerStore({ client: documents, tableName: engines.tables.ledger });
-    const keyStore = new DynamoKeyStore({ client: documents, tableName: engines.tables.keys });
-    const keys = new KeyService(keyStore, master);
-    const objects = new S3ObjectStore({ client: engines.s3.client, bucket: engines.bucket, conditionalPuts: 'read-first' });
-    const logPrefix = env.GOVLEDGER_LOG_PREFIX ?? 'govledger.local';
+    const tokens = await LocalTokenIssuer.open(dataDir, { create: true });
+    const clients = { dynamodb: engines.dynamodb.client, s3: engines.s3.client, tables: engines.tables, bucket: engines.bucket, postgres: engines.postgres!.logins };
+    const services = await wireLocalServices(dataDir, clients, env, logger);
+    stops.push(() => services.close());
+    const { ledgerStore, keyStore, keys, objects, signing, ledger, logPrefix, projection } = services;
     const scheduler = new PublishScheduler(new LogPublisher(ledgerStore, objects, signing, { logPrefix }), {
       onError: (tenant, error) => logger.error('publish failed', { tenant, error: String(error) }),
     });
     stops.push(() => scheduler.stop());
-    const ledger = new LedgerService(ledgerStore, keys, { groupCommit: true });
     const reader = new LogReader(ledgerStore, objects);
+    const consumers: ChangeConsumer[] = [...services.copies];
+    const tailer = new ChangeTailer(ledgerStore, consumers, new PostgresChangeCursors(services.databases.projector), {
+      onError: (tenant, error) => logger.error('change delivery failed', { tenant, error: String(error) }),
+    });
+    await tailer.start();
+    stops.push(() => tailer.stop());
+    const appended = (tenant: string): void => {
+      scheduler.notify(tenant);
+      tailer.notify(tenant);
+    };
     const verify = localTokenVerifier(tokens.publicKey(), { issuer: LOCAL_TOKEN_ISSUER, audience: LOCAL_TOKEN_AUDIENCE });
     const handlers: Partial<Record<OperationId, HttpHandler>> = {
       appendRecords: appendRecordsHandler({
         ledger: {
           append: async (request) => {
             const result = await ledger.append(request);
-            scheduler.notify(request.tenant);
+            appended(request.tenant);
             return result;
           },
         },
         verify,
         logger,
       }),
-      ...adminKeysHandlers({ keys, ledger: { appendSystem: (t, system, actor) => ledger.appendSystem(t, system, actor).finally(() => scheduler.notify(t)) }, verify, logger }),
+      ...adminKeysHandlers({
+        keys,
+        ledger: { appendSystem: (t, system, actor) => ledger.appendSystem(t, system, actor).finally(() => appended(t)) },
+        projection: services.purger,
+        verify,
+        logger,
+      }),
+      ...recordReadHandlers({ reader: new RecordReader(projection, { log: reader, keys }), verify, logger }),
       ...logReadHandlers({ reader, commitments: new CommitmentReader(ledgerStore, reader), verifierKeyFor: (t) => signing.verifierKeyFor(originFor(logPrefix, t)), verify, logger }),
       healthz: healthzHandler({
         logger,
-        probes: { ledger: () => ledgerStore.readTail('healthz'), keys: () => keyStore.shredded('healthz'), objects: () => objects.get('healthz/probe') },
+        probes: {
+          ledger: () => ledgerStore.readTail('healthz'),
+          keys: () => keyStore.shredded('healthz'),
+          objects: () => objects.get('healthz/probe'),
+          projection: () => projection.projectedThrough('healthz'),
+        },
       }),
       getOpenApi: openApiHandler({ logger }),
     };

@@ -15,7 +15,11 @@ export type PortErrorCode =
   | 'BATCH_TOO_LARGE'
   | 'OBJECT_IMMUTABLE'
   | 'OBJECT_STORE_UNAVAILABLE'
-  | 'CHANGE_CONFLICT';
+  | 'CHANGE_CONFLICT'
+  | 'PROJECTION_UNAVAILABLE'
+  | 'PROJECTION_BEHIND'
+  | 'EVENT_BUS_UNAVAILABLE'
+  | 'EVENT_REJECTED';
 
 export class PortError extends Error {
   readonly code: PortErrorCode;
@@ -127,5 +131,67 @@ export class ChangeConflictError extends PortError {
     this.consumer = consumer;
     this.tenant = tenant;
     this.position = position;
+  }
+}
+
+/** What the event bus said about one event it did not take (for logs and alerts). */
+export interface EventFailure {
+  readonly tenant: string;
+  readonly position: number;
+  /** The bus's per-event code, e.g. EventBridge `ThrottlingException` or `MalformedDetail`. */
+  readonly errorCode: string;
+  readonly errorMessage?: string;
+}
+
+/** An event bus error: which events failed and what the bus said about each. */
+export abstract class EventBusError extends PortError {
+  readonly failures: readonly EventFailure[];
+  constructor(code: 'EVENT_BUS_UNAVAILABLE' | 'EVENT_REJECTED', message: string, failures: readonly EventFailure[], options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.failures = failures;
+  }
+}
+
+/**
+ * The event bus did not take every event after bounded retries (throttling,
+ * internal failures, network): nothing is dropped, the caller redelivers.
+ */
+export class EventBusUnavailableError extends EventBusError {
+  constructor(message: string, failures: readonly EventFailure[], options?: { cause?: unknown }) {
+    super('EVENT_BUS_UNAVAILABLE', message, failures, options);
+  }
+}
+
+/**
+ * The event bus refused events for a reason retrying cannot fix (access
+ * denied, malformed detail): a deployment bug; the caller redelivers until
+ * it is fixed or the record goes to the dead-letter queue.
+ */
+export class EventRejectedError extends EventBusError {
+  constructor(message: string, failures: readonly EventFailure[]) {
+    super('EVENT_REJECTED', message, failures);
+  }
+}
+
+/** The projection database did not answer (connection refused, timeout, failover): HTTP 503 with Retry-After. */
+export class ProjectionUnavailableError extends PortError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PROJECTION_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * A read asked to wait until a ledger position is projected and the wait
+ * timed out (HTTP 503 with Retry-After: ask again shortly).
+ */
+export class ProjectionBehindError extends PortError {
+  readonly tenant: string;
+  readonly position: number;
+  readonly projectedThrough: number;
+  constructor(tenant: string, position: number, projectedThrough: number) {
+    super('PROJECTION_BEHIND', `the projection of ${tenant} is current through position ${projectedThrough}, not yet ${position}`);
+    this.tenant = tenant;
+    this.position = position;
+    this.projectedThrough = projectedThrough;
   }
 }

@@ -23,7 +23,19 @@
  *   higher revision when two writers race; `putIdempotency` keeps the first
  *   record for a key (a second one with another request hash is not written;
  *   the caller compares hashes and answers 422).
+ * - `putIndex(items)` writes a stored batch's index items (its `heads` and
+ *   `idempotency`) with the same guarantees, in as few round trips as the
+ *   engine allows. It is not atomic: a throw may leave some written, and
+ *   re-running it is safe. The items of a stored batch never change, so an
+ *   adapter may rewrite one with identical content unconditionally (a record's
+ *   first revision, an idempotency record); pass only items of a stored batch.
+ * - `getIndex(tenant, lookup)` reads the heads and idempotency records of many
+ *   ids at once, strongly consistent, as `getHead`/`getIdempotency` would;
+ *   missing ones are absent from the maps.
  * - Tenants are isolated: nothing of tenant A is visible through tenant B.
+ * - `tenants()` yields every tenant whose log holds a batch at position 0,
+ *   each once, in no set order. It may scan the whole store: it is for
+ *   rare discovery (the local change tailer at start), never per request.
  * - Transient faults are retried inside the adapter (bounded); then
  *   `LedgerUnavailableError`.
  *
@@ -69,6 +81,21 @@ export interface IdempotencyRecord {
   readonly count: number;
 }
 
+/** The index items a batch implies (`putIndex` takes a whole `LedgerBatch` too). */
+export type IndexItemsOf = Pick<LedgerBatch, 'tenant' | 'heads' | 'idempotency'>;
+
+/** What `getIndex` looks up: record ids (their heads) and Idempotency-Keys. */
+export interface IndexLookup {
+  readonly recordIds: readonly string[];
+  readonly keys: readonly string[];
+}
+
+/** What `getIndex` found, by record id and by key. */
+export interface IndexItems {
+  readonly heads: ReadonlyMap<string, RecordHead>;
+  readonly idempotency: ReadonlyMap<string, IdempotencyRecord>;
+}
+
 export interface LedgerStore {
   readTail(tenant: string): Promise<LedgerBatch | undefined>;
   appendBatch(batch: LedgerBatch): Promise<void>;
@@ -78,6 +105,9 @@ export interface LedgerStore {
   getHead(tenant: string, recordId: string): Promise<RecordHead | undefined>;
   putIdempotency(record: IdempotencyRecord): Promise<void>;
   getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined>;
+  putIndex(items: IndexItemsOf): Promise<void>;
+  getIndex(tenant: string, lookup: IndexLookup): Promise<IndexItems>;
+  tenants(): AsyncIterable<string>;
 }
 
 /** Limits every adapter enforces (an item must stay under DynamoDB's 400 KB). */

@@ -2,17 +2,25 @@
  * Appending to a tenant's ledger (DESIGN §3): one request becomes one batch,
  * written with one conditional put on its first position.
  *
- * Per attempt: read the tail (strongly consistent) → roll its index items
- * forward (record heads, idempotency records: idempotent puts, so a writer
- * that crashed between its batch and its index items is completed by the
- * next) → answer a replay from the idempotency record, or refuse a reused key
+ * Per attempt: read the tail (strongly consistent) → complete its index items
+ * (record heads, idempotency records: idempotent puts, so a writer that
+ * crashed between its batch and its index items is completed by the next)
+ * while reading the index items the requests need, with the tail's laid over
+ * them → answer a replay from the idempotency record, or refuse a reused key
  * with another body → check expected revisions against the heads → chain the
- * entries onto the tail → put. A lost race (`PositionTakenError`) re-reads
- * and retries with full jitter; after `maxAttempts` the caller gets
- * `LedgerBusyError` (HTTP 503 with Retry-After). A put whose outcome is
- * unknown (the store failed after it may have persisted) is settled by
- * re-reading: the batch carries the request's idempotency record, so its
- * presence tells. An acknowledged write is never lost and never doubled.
+ * entries onto the tail → once the tail's index items are durable, put. The
+ * pure half (planning, building the batch) is `batch-planner.ts`. A lost race
+ * (`PositionTakenError`) re-reads and retries with full jitter; after
+ * `maxAttempts` the caller gets `LedgerBusyError` (HTTP 503 with
+ * Retry-After). A put whose outcome is unknown (the store failed after it may
+ * have persisted) is settled by re-reading: the batch carries the request's
+ * idempotency record, so its presence tells. An acknowledged write is never
+ * lost and never doubled.
+ *
+ * Round trips per batch: one index read (`getIndex`), one put and one index
+ * write (`putIndex`), plus a tail read when the tail is not cached. The index
+ * write is answered after: it overlaps the next batch's read, and only the
+ * next put waits for it, which keeps "only the tail can lag" true.
  *
  * With `groupCommit` (a long-lived process such as the local server), a
  * tenant's concurrent requests queue while a batch is written and then go
@@ -20,16 +28,16 @@
  * conflict answers, and the conditional put still stops other processes.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { toHex } from '../core/bytes.js';
-import { CompactRange } from '../core/compact-range.js';
-import { chainEntries, genesisTip, type ChainTip, type EntryDraft, type Operation, type Signature, type SystemPayload } from '../core/ledger-entry.js';
+import type { Operation, Signature, SystemPayload } from '../core/ledger-entry.js';
 import { sealJson } from '../core/payload-envelope.js';
 import { LedgerUnavailableError, PositionTakenError } from '../ports/errors.js';
-import type { IdempotencyRecord, LedgerBatch, LedgerStore, RecordHead } from '../ports/ledger-store.js';
+import type { LedgerBatch, LedgerStore } from '../ports/ledger-store.js';
 import { MAX_BATCH_ENTRIES } from '../ports/ledger-store.js';
+import { buildBatch, lookupOf, planGroup, withTail, type Outcome, type PlanInput, type Planned } from './batch-planner.js';
+import { LedgerBusyError, ServiceInputError } from './errors.js';
 import type { KeyService } from './key-service.js';
-import { IdempotencyConflictError, LedgerBusyError, RevisionConflictError, ServiceInputError } from './errors.js';
 
+/** One record of a request, as the API takes it (DESIGN §3 HTTP API). */
 export interface RecordInput {
   readonly stream: string;
   readonly recordId?: string;
@@ -39,6 +47,7 @@ export interface RecordInput {
   readonly signatures?: readonly Signature[];
 }
 
+/** One API request: its records, with the Idempotency-Key and who sent it. */
 export interface AppendRequest {
   readonly tenant: string;
   readonly idempotencyKey: string;
@@ -49,6 +58,7 @@ export interface AppendRequest {
   readonly records: readonly RecordInput[];
 }
 
+/** Where one record landed: what the API answers per record. */
 export interface AppendedRecord {
   readonly position: number;
   readonly leafHash: string;
@@ -57,12 +67,14 @@ export interface AppendedRecord {
   readonly revision: number;
 }
 
+/** A request's answer: its records in order. */
 export interface AppendResult {
   readonly records: readonly AppendedRecord[];
   /** True when this answers a retry of an already committed request. */
   readonly replayed: boolean;
 }
 
+/** Options of {@link LedgerService}. */
 export interface LedgerServiceOptions {
   /** Attempts before LedgerBusyError (default 8). */
   readonly maxAttempts?: number;
@@ -81,22 +93,10 @@ export interface LedgerServiceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** A request with its record ids fixed and payloads sealed: stable across attempts. */
-interface Prepared {
-  readonly request: AppendRequest;
-  readonly recordIds: readonly string[];
-  readonly payloads: readonly EntryDraft['payload'][];
-  /** A SYSTEM entry: a fresh record id, no revision checks. */
-  readonly system: boolean;
+/** A request waiting for its batch, with the promise to settle. */
+interface Prepared extends PlanInput {
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
-}
-
-/** A request that passed its checks, with its drafts and the heads they produce. */
-interface Planned {
-  readonly prepared: Prepared;
-  readonly drafts: readonly EntryDraft[];
-  readonly heads: ReadonlyArray<Omit<RecordHead, 'position'>>;
 }
 
 /** SHA-256 hex of a request body, as `AppendRequest.requestHash` wants it. */
@@ -104,6 +104,13 @@ export function requestHash(body: Uint8Array | string): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
+/**
+ * Appends to tenants' ledgers (see the module doc).
+ *
+ * @example
+ * const ledger = new LedgerService(store, keys, { groupCommit: true });
+ * const { records, replayed } = await ledger.append(request);
+ */
 export class LedgerService {
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
@@ -113,10 +120,10 @@ export class LedgerService {
   private readonly groupCommit: boolean;
   /** Group commit: requests waiting per tenant while a batch is being written. */
   private readonly queues = new Map<string, Prepared[]>();
-  /** Per tenant, the batch whose index items this process wrote itself: no need to roll it forward again. */
-  private readonly rolledForward = new Map<string, number>();
   /** Group commit: the last batch this process appended per tenant (the likely tail). */
   private readonly tails = new Map<string, LedgerBatch>();
+  /** Per tenant, the last batch whose index items this process writes or wrote; `done` is true once they are durable. */
+  private readonly indexing = new Map<string, { readonly first: number; readonly done: Promise<boolean> }>();
 
   constructor(
     private readonly store: LedgerStore,
@@ -143,9 +150,10 @@ export class LedgerService {
       throw new ServiceInputError(`a request carries 1..${MAX_BATCH_ENTRIES} records, not ${request.records.length}`);
     }
     const recordIds = request.records.map((r) => r.recordId ?? `rec_${randomUUID()}`);
+    const named = request.records.flatMap((r) => (r.recordId === undefined ? [] : [r.recordId]));
     const dek = await this.keys.dataKeyForWrite(request.tenant);
     const payloads = request.records.map((r, i) => sealJson(r.payload, dek, { tenant: request.tenant, recordId: recordIds[i]!, idempotencyKey: request.idempotencyKey }));
-    return this.enqueue(request, recordIds, payloads, false);
+    return this.enqueue({ request, recordIds, named, payloads, system: false });
   }
 
   /**
@@ -166,22 +174,20 @@ export class LedgerService {
       correlationId: id,
       records: [{ stream: 'system', payload: system }],
     };
-    const result = await this.enqueue(request, [`system-${system.kind}-${id}`], [{ system }], true);
+    const result = await this.enqueue({ request, recordIds: [`system-${system.kind}-${id}`], named: [], payloads: [{ system }], system: true });
     return result.records[0]!;
   }
 
-  private enqueue(request: AppendRequest, recordIds: readonly string[], payloads: readonly EntryDraft['payload'][], system: boolean): Promise<AppendResult> {
+  private enqueue(input: PlanInput): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
-      const prepared: Prepared = { request, recordIds, payloads, system, resolve, reject };
-      if (!this.groupCommit) {
-        void this.commit(request.tenant, [prepared]);
-        return;
-      }
-      const queue = this.queues.get(request.tenant);
+      const prepared: Prepared = { ...input, resolve, reject };
+      const { tenant } = input.request;
+      if (!this.groupCommit) return void this.commit(tenant, [prepared]);
+      const queue = this.queues.get(tenant);
       if (queue) queue.push(prepared);
       else {
-        this.queues.set(request.tenant, [prepared]);
-        void this.drain(request.tenant);
+        this.queues.set(tenant, [prepared]);
+        void this.drain(tenant);
       }
     });
   }
@@ -198,26 +204,41 @@ export class LedgerService {
     this.queues.delete(tenant);
   }
 
+  /** Puts requests back at the head of the tenant's queue, in order (group commit), or commits them apart. */
+  private requeue(tenant: string, prepared: readonly Prepared[]): void {
+    const queue = this.queues.get(tenant);
+    if (queue) queue.unshift(...prepared);
+    else for (const p of prepared) void this.commit(tenant, [p]);
+  }
+
   /**
-   * Commits a group of requests as one batch. Per attempt: read the tail, roll
-   * it forward, settle replays and conflicts request by request, then put the
-   * rest. Every request is resolved or rejected, never left pending.
+   * Commits a group of requests as one batch. Per attempt: take the tail (the
+   * cached one first), complete its index items while reading the group's
+   * (one round trip for all), settle replays and conflicts, then — once the
+   * tail's items are durable — put the rest. The batch's own index items are
+   * written after its requests are answered, while the next batch is planned;
+   * that batch's put waits for them. Every request is resolved or rejected,
+   * never left pending.
    */
   private async commit(tenant: string, group: Prepared[]): Promise<void> {
     let pending = group;
     try {
-      for (let attempt = 1; pending.length > 0; attempt++) {
+      for (let attempt = 1; ; attempt++) {
         // With group commit, this process's last batch is usually still the tail: skip the read and let
         // the conditional put tell (a lost race drops the cached tail and re-reads).
-        const cached = attempt === 1 ? this.tails.get(tenant) : undefined;
-        const tail = cached ?? (await this.store.readTail(tenant));
-        if (tail && this.rolledForward.get(tenant) !== tail.firstPosition) await this.rollForward(tail);
-        const planned = await this.plan(tenant, pending);
-        pending = planned.map((p) => p.prepared);
+        const tail = (attempt === 1 ? this.tails.get(tenant) : undefined) ?? (await this.store.readTail(tenant));
+        const indexed = tail ? this.indexed(tail) : Promise.resolve();
+        indexed.catch(() => undefined); // awaited before the put; a group with nothing to put must not leave it unhandled
+        const index = withTail(await this.store.getIndex(tenant, lookupOf(pending)), tail);
+        const planned = this.settle(tenant, pending, planGroup(tenant, pending, index));
+        pending = planned.map((p) => p.input);
         if (planned.length === 0) return;
-        const batch = this.build(tenant, tail, planned);
+        const { batch, committed, records, rest } = buildBatch(tenant, tail, planned, this.clock());
+        pending = committed.map((p) => p.input);
+        this.requeue(tenant, rest.map((p) => p.input));
+        await indexed;
         try {
-          await this.store.appendBatch(batch.batch);
+          await this.store.appendBatch(batch);
         } catch (error) {
           this.tails.delete(tenant);
           if (!(error instanceof PositionTakenError) && !(error instanceof LedgerUnavailableError)) throw error;
@@ -226,14 +247,10 @@ export class LedgerService {
           await this.sleep(this.random() * this.backoffMs * 2 ** Math.min(attempt, 8));
           continue;
         }
-        if (this.groupCommit) this.tails.set(tenant, batch.batch);
-        // The batch is durable: answer now. Its index items follow (before this tenant's next batch
-        // is planned); if they fail, the next writer rolls them forward.
-        planned.forEach((p, i) => p.prepared.resolve({ records: batch.records[i]!, replayed: false }));
-        await this.rollForward(batch.batch).then(
-          () => this.rolledForward.set(tenant, batch.batch.firstPosition),
-          () => undefined,
-        );
+        if (this.groupCommit) this.tails.set(tenant, batch);
+        committed.forEach((p, i) => p.input.resolve({ records: records[i]!, replayed: false }));
+        // The batch is durable and answered. If its index items fail, the next writer rolls them forward.
+        this.indexing.set(tenant, { first: batch.firstPosition, done: this.store.putIndex(batch).then(() => true, () => false) });
         return;
       }
     } catch (error) {
@@ -241,125 +258,27 @@ export class LedgerService {
     }
   }
 
-  /** Writes the index items a batch implies; idempotent. */
-  private async rollForward(batch: LedgerBatch): Promise<void> {
-    await Promise.all([...batch.heads.map((h) => this.store.putHead(h)), ...batch.idempotency.map((r) => this.store.putIdempotency(r))]);
+  /** Resolves once the tail's index items are durable: written by this process already, or now (idempotent). */
+  private async indexed(tail: LedgerBatch): Promise<void> {
+    const known = this.indexing.get(tail.tenant);
+    if (known?.first === tail.firstPosition && (await known.done)) return;
+    const done = this.store.putIndex(tail);
+    this.indexing.set(tail.tenant, { first: tail.firstPosition, done: done.then(() => true, () => false) });
+    await done;
   }
 
-  /** The committed answer for a retried request; IdempotencyConflictError for another body under the same key. */
-  private replay(request: AppendRequest, previous: IdempotencyRecord | undefined): AppendResult | undefined {
-    if (!previous) return undefined;
-    if (previous.requestHash !== request.requestHash) {
-      throw new IdempotencyConflictError(`Idempotency-Key ${JSON.stringify(request.idempotencyKey)} was used with another request body`);
-    }
-    return { records: JSON.parse(previous.response) as AppendedRecord[], replayed: true };
-  }
-
-  /**
-   * Settles replays and conflicts request by request (resolving or rejecting
-   * them) and plans the rest in order: operations and revisions from the
-   * current heads, each request seeing those planned before it. The group's
-   * idempotency records and heads are read concurrently, once.
-   */
-  private async plan(tenant: string, group: readonly Prepared[]): Promise<Planned[]> {
-    const ids = [...new Set(group.flatMap((p) => p.recordIds))];
-    const [previous, current] = await Promise.all([
-      Promise.all(group.map((p) => this.store.getIdempotency(tenant, p.request.idempotencyKey))),
-      Promise.all(ids.map((id) => this.store.getHead(tenant, id))),
-    ]);
-    const heads = new Map<string, Omit<RecordHead, 'position'> | undefined>(ids.map((id, i) => [id, current[i]]));
-    const planned: Planned[] = [];
-    const keys = new Set<string>();
-    for (const [index, prepared] of group.entries()) {
-      const { request } = prepared;
-      try {
-        const replay = this.replay(request, previous[index]);
-        if (replay) {
-          prepared.resolve(replay);
-          continue;
-        }
-        if (keys.has(request.idempotencyKey)) {
-          // the same key twice in one group: the second waits for the first's commit and replays it
-          this.requeue(tenant, prepared);
-          continue;
-        }
-        const local = new Map(heads);
-        const drafts: EntryDraft[] = [];
-        const next: Array<Omit<RecordHead, 'position'>> = [];
-        request.records.forEach((record, i) => {
-          const recordId = prepared.recordIds[i]!;
-          const head = local.get(recordId);
-          const revision = head?.revision ?? 0;
-          const live = head !== undefined && head.operation !== 'DELETE';
-          const operation = prepared.system ? 'SYSTEM' : (record.operation ?? (live ? 'UPDATE' : 'CREATE'));
-          if (record.expectedRevision !== undefined && record.expectedRevision !== revision) {
-            throw new RevisionConflictError(recordId, record.expectedRevision, revision);
-          }
-          if (operation !== 'SYSTEM' && (operation === 'CREATE' ? live : !live)) {
-            throw new RevisionConflictError(recordId, record.expectedRevision ?? revision, revision, operation === 'CREATE' ? 'already exists' : 'does not exist');
-          }
-          const after = { tenant, recordId, revision: revision + 1, operation } as const;
-          local.set(recordId, after);
-          next.push(after);
-          drafts.push({
-            stream: record.stream,
-            recordId,
-            revision: after.revision,
-            operation,
-            actor: request.actor,
-            correlationId: request.correlationId,
-            idempotencyKey: request.idempotencyKey,
-            signatures: [...(record.signatures ?? [])],
-            payload: prepared.payloads[i]!,
-          });
-        });
-        for (const [id, h] of local) heads.set(id, h);
-        keys.add(request.idempotencyKey);
-        planned.push({ prepared, drafts, heads: next });
-      } catch (error) {
-        if (!(error instanceof IdempotencyConflictError) && !(error instanceof RevisionConflictError)) throw error;
-        prepared.reject(error);
-      }
-    }
+  /** Answers replays, rejects conflicts, requeues repeated keys; returns the requests to commit, in order. */
+  private settle(tenant: string, group: readonly Prepared[], outcomes: readonly Outcome[]): Planned<Prepared>[] {
+    const planned: Planned<Prepared>[] = [];
+    const again: Prepared[] = [];
+    outcomes.forEach((outcome, i) => {
+      const input = group[i]!;
+      if (outcome.kind === 'replay') input.resolve(outcome.result);
+      else if (outcome.kind === 'conflict') input.reject(outcome.error);
+      else if (outcome.kind === 'again') again.push(input);
+      else planned.push({ input, drafts: outcome.drafts, heads: outcome.heads });
+    });
+    this.requeue(tenant, again);
     return planned;
-  }
-
-  /** Puts a request back at the head of its tenant's queue (group commit only). */
-  private requeue(tenant: string, prepared: Prepared): void {
-    const queue = this.queues.get(tenant);
-    if (queue) queue.unshift(prepared);
-    else void this.commit(tenant, [prepared]);
-  }
-
-  private build(tenant: string, tail: LedgerBatch | undefined, planned: readonly Planned[]) {
-    const tip: ChainTip = tail
-      ? { tenant, size: tail.firstPosition + tail.entries.length, leafHash: tail.lastLeafHash, timestamp: tail.lastTimestamp, generation: tail.generation }
-      : genesisTip(tenant);
-    const { entries, tip: next } = chainEntries(tip, planned.flatMap((p) => p.drafts), this.clock());
-    const range = tail ? CompactRange.from(0, tip.size, tail.range) : CompactRange.empty();
-    for (const e of entries) range.append(e.leafHash);
-    const all: AppendedRecord[] = entries.map((e) => ({ position: e.entry.position, leafHash: toHex(e.leafHash), timestamp: e.entry.timestamp, recordId: e.entry.recordId, revision: e.entry.revision }));
-    const records: AppendedRecord[][] = [];
-    const idempotency: IdempotencyRecord[] = [];
-    let offset = 0;
-    for (const p of planned) {
-      const mine = all.slice(offset, offset + p.drafts.length);
-      records.push(mine);
-      const { request } = p.prepared;
-      idempotency.push({ tenant, key: request.idempotencyKey, requestHash: request.requestHash, response: JSON.stringify(mine), firstPosition: tip.size + offset, count: mine.length });
-      offset += p.drafts.length;
-    }
-    const batch: LedgerBatch = {
-      tenant,
-      firstPosition: tip.size,
-      entries: entries.map((e) => e.bytes),
-      range: range.hashes,
-      lastLeafHash: next.leafHash,
-      lastTimestamp: next.timestamp!,
-      generation: next.generation,
-      heads: planned.flatMap((p) => p.heads).map((h, i) => ({ ...h, position: tip.size + i })),
-      idempotency,
-    };
-    return { batch, records };
   }
 }

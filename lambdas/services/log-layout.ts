@@ -43,7 +43,18 @@ export interface PublishedCheckpoint {
  */
 export async function readPublishedCheckpoint(objects: ObjectStore, tenant: string): Promise<PublishedCheckpoint | undefined> {
   const note = await objects.get(checkpointKey(tenant));
-  if (note === undefined) return undefined;
+  return note === undefined ? undefined : parsePublishedCheckpoint(tenant, note);
+}
+
+/**
+ * Parses a stored checkpoint note as `readPublishedCheckpoint` does (for a
+ * caller that read it itself, e.g. with its version tag). Throws CheckpointInvalidError.
+ *
+ * @example
+ * const stored = await objects.getVersioned(checkpointKey('acme'));
+ * const size = stored && parsePublishedCheckpoint('acme', stored.bytes).checkpoint.size;
+ */
+export function parsePublishedCheckpoint(tenant: string, note: Uint8Array): PublishedCheckpoint {
   try {
     return { note, checkpoint: parseCheckpoint(unverifiedNoteText(note)) };
   } catch (cause) {

@@ -22,11 +22,16 @@
  * partial ones get their own path per width; the checkpoint is written last, so
  * a crash anywhere leaves the old checkpoint with all its objects valid, and a
  * re-run rewrites identical bytes and completes. Publishes are deterministic
- * functions of the ledger, so concurrent ones write identical objects; the
- * checkpoint is re-read before it is written and never replaced by a smaller
- * one, which narrows but does not close the race between two processes (a
- * compare-and-swap put would close it): run one publisher per tenant at a time
- * (`PublishScheduler` in a process; a single-concurrency consumer on AWS).
+ * functions of the ledger, so concurrent ones write identical objects.
+ *
+ * Concurrent publishers (two processes, two Lambdas) never move the checkpoint
+ * backwards: it is written with a compare-and-swap (`putIfMatch`) against the
+ * version just read. A stored checkpoint of our size or more wins (nothing is
+ * written; the same size with another root is a LogRootMismatchError); a lost
+ * swap re-reads and decides again. Each lost swap means the stored size grew,
+ * so the loop ends; a bound (`casAttempts`) stops a writer that does not follow
+ * this rule from keeping us busy. One publisher per tenant at a time
+ * (`PublishScheduler`) still saves the duplicate work.
  */
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { originFor, signCheckpoint } from '../core/checkpoint.js';
@@ -38,9 +43,11 @@ import type { NoteSigner } from '../core/signed-note.js';
 import { TileBuilder } from '../core/tile-builder.js';
 import { entryBundlePath, hashesFromTiles, partialTilesForSize, TILE_WIDTH, tilePath } from '../core/tlog-tiles.js';
 import type { LedgerBatch, LedgerStore } from '../ports/ledger-store.js';
-import type { ObjectStore } from '../ports/object-store.js';
+import { ObjectStoreUnavailableError, type ObjectStore } from '../ports/object-store.js';
 import { CheckpointInvalidError, LedgerBehindCheckpointError, LogIncompleteError, LogRootMismatchError } from './log-errors.js';
-import { CHECKPOINT_CONTENT_TYPE, checkpointKey, checkTenant, readPublishedCheckpoint, readTiles, TILE_CONTENT_TYPE, tileKey } from './log-layout.js';
+import {
+  CHECKPOINT_CONTENT_TYPE, checkpointKey, checkTenant, parsePublishedCheckpoint, readPublishedCheckpoint, readTiles, TILE_CONTENT_TYPE, tileKey,
+} from './log-layout.js';
 
 /** Who signs checkpoints: one key name per origin (`FileSigningKey`, a KMS signer factory). */
 export interface CheckpointSigners {
@@ -56,6 +63,8 @@ export interface LogPublisherOptions {
   readonly maxEntries?: number;
   /** Parallel puts (default 8). */
   readonly putConcurrency?: number;
+  /** Compare-and-swap attempts on the checkpoint before ObjectStoreUnavailableError (default 16). */
+  readonly casAttempts?: number;
 }
 
 export interface PublishResult {
@@ -95,6 +104,7 @@ export class LogPublisher {
   readonly #flushEntries: number;
   readonly #maxEntries: number;
   readonly #putConcurrency: number;
+  readonly #casAttempts: number;
   readonly #logPrefix: string;
 
   constructor(
@@ -107,8 +117,9 @@ export class LogPublisher {
     this.#flushEntries = options.flushEntries ?? 16 * TILE_WIDTH;
     this.#maxEntries = options.maxEntries ?? Infinity;
     this.#putConcurrency = options.putConcurrency ?? 8;
-    if (!(this.#flushEntries >= 1 && this.#maxEntries >= 1 && this.#putConcurrency >= 1)) {
-      throw new RangeError('flushEntries, maxEntries and putConcurrency must be at least 1');
+    this.#casAttempts = options.casAttempts ?? 16;
+    if (!(this.#flushEntries >= 1 && this.#maxEntries >= 1 && this.#putConcurrency >= 1 && this.#casAttempts >= 1)) {
+      throw new RangeError('flushEntries, maxEntries, putConcurrency and casAttempts must be at least 1');
     }
   }
 
@@ -202,17 +213,25 @@ export class LogPublisher {
     checkRoot(size, root, batch);
   }
 
+  /** Swaps in a checkpoint of `size` unless one of `size` or more is stored (see the module doc). */
   async #writeCheckpoint(tenant: string, origin: string, size: number, root: Uint8Array): Promise<PublishResult> {
-    const latest = (await readPublishedCheckpoint(this.objects, tenant))?.checkpoint;
-    if (latest !== undefined && latest.size >= size) {
-      if (latest.size === size && !bytesEqual(latest.rootHash, root)) {
-        throw new LogRootMismatchError(size, 'checkpoint', 'another publisher signed a different root at this size');
+    const key = checkpointKey(tenant);
+    let note: Uint8Array | undefined;
+    for (let attempt = 1; attempt <= this.#casAttempts; attempt++) {
+      const stored = await this.objects.getVersioned(key);
+      const latest = stored && parsePublishedCheckpoint(tenant, stored.bytes).checkpoint;
+      if (latest !== undefined && latest.size >= size) {
+        if (latest.size === size && !bytesEqual(latest.rootHash, root)) {
+          throw new LogRootMismatchError(size, 'checkpoint', 'another publisher signed a different root at this size');
+        }
+        return { size: latest.size, root: toHex(latest.rootHash), published: false };
       }
-      return { size: latest.size, root: toHex(latest.rootHash), published: false };
+      note ??= new TextEncoder().encode(await signCheckpoint({ origin, size, rootHash: root }, this.signers.signerFor(origin)));
+      if ((await this.objects.putIfMatch(key, note, { contentType: CHECKPOINT_CONTENT_TYPE }, stored?.etag)) !== undefined) {
+        return { size, root: toHex(root), published: true };
+      }
     }
-    const note = await signCheckpoint({ origin, size, rootHash: root }, this.signers.signerFor(origin));
-    await this.objects.put(checkpointKey(tenant), new TextEncoder().encode(note), { contentType: CHECKPOINT_CONTENT_TYPE, immutable: false });
-    return { size, root: toHex(root), published: true };
+    throw new ObjectStoreUnavailableError(`the checkpoint of ${tenant} kept changing: ${this.#casAttempts} compare-and-swaps lost`);
   }
 
   /** Puts every write, at most `putConcurrency` at a time; rejects once all settled if any failed. */

@@ -3,7 +3,9 @@
  * call `notify(tenant)`, and the scheduler runs `LogPublisher.publish` so that
  * - after any `notify`, a publish of that tenant *starts* within `maxLagMs`,
  *   or as soon as the publish already running for it ends, if that is later;
- * - at most one publish per tenant runs at a time (the publisher's premise);
+ * - at most one publish per tenant runs at a time (concurrent publishes are
+ *   safe, since the checkpoint is swapped in only over a smaller one, but
+ *   they would repeat each other's work);
  * - every notify made while a publish is armed or running is served by one
  *   later publish, whatever their number.
  * A failed publish is reported to `onError`. Transient failures are retried

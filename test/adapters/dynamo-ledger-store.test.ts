@@ -6,12 +6,12 @@ import {
   InternalServerError,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createLedgerTable, DynamoLedgerStore, LEDGER_TABLE_SCHEMA } from '../../lambdas/adapters/aws/dynamo-ledger-store.js';
 import { BatchTooLargeError, LedgerUnavailableError, PositionTakenError } from '../../lambdas/ports/errors.js';
-import type { LedgerBatch } from '../../lambdas/ports/ledger-store.js';
+import type { IdempotencyRecord, LedgerBatch } from '../../lambdas/ports/ledger-store.js';
 import { head, idem, ledgerBatch, rejection } from '../ports/ledger-store.contract.js';
 
 const TableName = 'ledger';
@@ -41,6 +41,8 @@ const batchQuery = (condition: string, values: object, extra: object) => [
 const newest = { ScanIndexForward: false, Limit: 1 };
 const between = 'pk = :pk AND sk BETWEEN :from AND :to';
 const failedCondition = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+/** The stored item of an idempotency record. */
+const idempotencyItem = ({ tenant: _tenant, ...record }: IdempotencyRecord) => ({ pk: PK, sk: `I#${record.key}`, ...record });
 const throttled = () => new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
 
 beforeEach(() => {
@@ -180,18 +182,79 @@ describe('DynamoLedgerStore index items', () => {
     await expect(store.putIdempotency(idem('acme', 'k'))).rejects.toBeInstanceOf(LedgerUnavailableError);
   });
 
-  it('gets heads and idempotency records with consistent reads and maps them back', async () => {
+  it('getHead reads H# and C# in one consistent BatchGetItem and takes the higher revision; getIdempotency gets I#', async () => {
     // Prepare
     const stored = idem('acme', 'k-1', 9);
-    mock.on(GetCommand, { Key: { pk: PK, sk: 'H#rec-1' } }).resolves({ Item: { pk: PK, sk: 'H#rec-1', recordId: 'rec-1', revision: 2, position: 8, operation: 'UPDATE' } });
+    const headItem = (sk: string, revision: number, position: number) => ({ pk: PK, sk, recordId: 'rec-1', revision, position, operation: revision > 1 ? 'UPDATE' : 'CREATE' });
+    mock.on(BatchGetCommand).resolvesOnce({ Responses: { [TableName]: [headItem('C#rec-1', 1, 3), headItem('H#rec-1', 2, 8)] } }).resolves({ Responses: { [TableName]: [] } });
     mock.on(GetCommand, { Key: { pk: PK, sk: 'I#k-1' } }).resolves({ Item: { pk: PK, sk: 'I#k-1', ...stored } });
     // Act
     const got = [await store.getHead('acme', 'rec-1'), await store.getIdempotency('acme', 'k-1'), await store.getHead('acme', 'none')];
     // Assess
     expect(got).toEqual([head('acme', 'rec-1', 2, 8), stored, undefined]);
-    expect(sent().map(([, input]) => input)).toEqual(
-      ['H#rec-1', 'I#k-1', 'H#none'].map((sk) => ({ TableName, Key: { pk: PK, sk }, ConsistentRead: true })),
-    );
+    const keys = (id: string) => [{ pk: PK, sk: `H#${id}` }, { pk: PK, sk: `C#${id}` }];
+    expect(sent()).toEqual([
+      ['BatchGetCommand', { RequestItems: { [TableName]: { Keys: keys('rec-1'), ConsistentRead: true } } }],
+      ['GetCommand', { TableName, Key: { pk: PK, sk: 'I#k-1' }, ConsistentRead: true }],
+      ['BatchGetCommand', { RequestItems: { [TableName]: { Keys: keys('none'), ConsistentRead: true } } }],
+    ]);
+  });
+});
+
+describe('DynamoLedgerStore batched index items', () => {
+  it('putIndex writes first revisions (C#) and idempotency records in one BatchWriteItem, later revisions as conditional H# puts', async () => {
+    // Prepare: r1 created, r2 created then updated twice in the same batch
+    const items = {
+      tenant: 'acme',
+      heads: [head('acme', 'r1', 1, 0), head('acme', 'r2', 1, 1), head('acme', 'r2', 2, 2), head('acme', 'r2', 3, 3)],
+      idempotency: [idem('acme', 'k1', 0), idem('acme', 'k2', 1)],
+    };
+    // Act
+    await store.putIndex(items);
+    // Assess
+    expect(mock.commandCalls(BatchWriteCommand).map((c) => c.args[0].input)).toEqual([{
+      RequestItems: {
+        [TableName]: [
+          { PutRequest: { Item: { pk: PK, sk: 'C#r1', recordId: 'r1', revision: 1, position: 0, operation: 'CREATE' } } },
+          { PutRequest: { Item: idempotencyItem(idem('acme', 'k1', 0)) } },
+          { PutRequest: { Item: idempotencyItem(idem('acme', 'k2', 1)) } },
+        ],
+      },
+    }]);
+    expect(mock.commandCalls(PutCommand).map((c) => c.args[0].input)).toEqual([{
+      TableName,
+      Item: { pk: PK, sk: 'H#r2', recordId: 'r2', revision: 3, position: 3, operation: 'UPDATE' },
+      ConditionExpression: 'attribute_not_exists(pk) OR revision < :rev',
+      ExpressionAttributeValues: { ':rev': 3 },
+    }]);
+  });
+
+  it('putIndex sends 25 items per BatchWriteItem and re-sends what DynamoDB leaves unprocessed', async () => {
+    // Prepare: 30 idempotency records; the first request leaves two unprocessed
+    const idempotency = Array.from({ length: 30 }, (_, i) => idem('acme', `k${i}`, i));
+    const left = idempotency.slice(0, 2).map((r) => ({ PutRequest: { Item: { pk: PK, sk: `I#${r.key}` } } }));
+    mock.on(BatchWriteCommand).resolvesOnce({ UnprocessedItems: { [TableName]: left } }).resolves({});
+    // Act
+    await store.putIndex({ tenant: 'acme', heads: [], idempotency });
+    // Assess
+    const sizes = mock.commandCalls(BatchWriteCommand).map((c) => c.args[0].input.RequestItems![TableName]!.length);
+    expect(sizes.sort((a, b) => a - b)).toEqual([2, 5, 25]);
+    expect(mock.commandCalls(BatchWriteCommand).at(-1)?.args[0].input.RequestItems![TableName]).toEqual(left);
+  });
+
+  it('getIndex asks for H#, C# and I# items in one consistent BatchGetItem and maps them back', async () => {
+    // Prepare
+    const stored = idem('acme', 'k1', 4);
+    mock.on(BatchGetCommand).resolves({
+      Responses: { [TableName]: [{ pk: PK, sk: 'C#r1', recordId: 'r1', revision: 1, position: 4, operation: 'CREATE' }, { pk: PK, sk: 'I#k1', ...stored }] },
+    });
+    // Act
+    const found = await store.getIndex('acme', { recordIds: ['r1'], keys: ['k1', 'k2'] });
+    // Assess
+    expect(sent()).toEqual([['BatchGetCommand', {
+      RequestItems: { [TableName]: { Keys: ['H#r1', 'C#r1', 'I#k1', 'I#k2'].map((sk) => ({ pk: PK, sk })), ConsistentRead: true } },
+    }]]);
+    expect(found).toEqual({ heads: new Map([['r1', head('acme', 'r1', 1, 4)]]), idempotency: new Map([['k1', stored]]) });
   });
 });
 

@@ -4,6 +4,7 @@ import { createLedgerTable, DynamoLedgerStore } from '../../lambdas/adapters/aws
 import { MemoryLedgerStore } from '../../lambdas/adapters/fake/memory-ledger-store.js';
 import { LedgerUnavailableError, PositionTakenError } from '../../lambdas/ports/errors.js';
 import { appendAll, collect, head, idem, ledgerBatch, ledgerStoreContract, rejection } from '../ports/ledger-store.contract.js';
+import { ledgerIndexContract } from '../ports/ledger-store-index.contract.js';
 import { startDynalite, type DynaliteHandle } from '../support/dynalite.js';
 
 let db: DynaliteHandle;
@@ -33,6 +34,8 @@ async function dynamoStore(): Promise<{ store: DynamoLedgerStore; queries: () =>
 
 ledgerStoreContract('DynamoLedgerStore on dynalite', dynamoStore);
 ledgerStoreContract('MemoryLedgerStore', async () => ({ store: new MemoryLedgerStore() }));
+ledgerIndexContract('DynamoLedgerStore on dynalite', dynamoStore);
+ledgerIndexContract('MemoryLedgerStore', async () => ({ store: new MemoryLedgerStore() }));
 
 describe('DynamoLedgerStore on dynalite', () => {
   it('pages readBatches over 1.2 MB with more than one query after batchAt', async () => {

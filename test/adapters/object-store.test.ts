@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.js';
 import { MemoryObjectStore } from '../../lambdas/adapters/fake/memory-object-store.js';
 import { ObjectImmutableError, ObjectStoreUnavailableError } from '../../lambdas/ports/object-store.js';
-import { objectStoreContract } from '../ports/object-store.contract.js';
+import { listed, objectStoreContract } from '../ports/object-store.contract.js';
 import { startS3rver, type S3rverHandle } from '../support/s3rver.js';
 
 let s3: S3rverHandle;
@@ -23,7 +23,7 @@ function s3rverStore(): S3ObjectStore {
   return new S3ObjectStore({ client: s3.client, bucket: s3.bucket, keyPrefix: `t${++prefixes}/`, conditionalPuts });
 }
 
-objectStoreContract('S3ObjectStore on s3rver', async () => ({ store: s3rverStore(), atomicImmutable: s3.conditionalPuts }));
+objectStoreContract('S3ObjectStore on s3rver', async () => ({ store: s3rverStore(), atomicImmutable: s3.conditionalPuts, listsInByteOrder: false }));
 objectStoreContract('MemoryObjectStore', async () => ({ store: new MemoryObjectStore(), atomicImmutable: true }));
 
 describe('S3ObjectStore on s3rver', () => {
@@ -174,6 +174,52 @@ describe('S3ObjectStore.get (mocked S3)', () => {
     expect(missing).toBeUndefined();
     await expect(failed).rejects.toBeInstanceOf(ObjectStoreUnavailableError);
     expect(s3Mock.commandCalls(GetObjectCommand)[0]?.args[0].input).toEqual({ Bucket: 'log-bucket', Key: 'acme/checkpoint' });
+  });
+});
+
+describe('S3ObjectStore.list', () => {
+  beforeEach(() => s3Mock.reset());
+
+  it('pages through s3rver with a small page size, across key prefixes', async () => {
+    // Prepare
+    const conditionalPuts = s3.conditionalPuts ? 'native' : 'read-first';
+    const store = new S3ObjectStore({ client: s3.client, bucket: s3.bucket, keyPrefix: `t${++prefixes}/`, conditionalPuts, listPageSize: 2 });
+    const keys = Array.from({ length: 7 }, (_, i) => `events/acme/${String(i).padStart(16, '0')}`);
+    for (const key of keys) await store.put(key, bytes, binary);
+    // Act
+    const all = await listed(store.list('events/acme/'));
+    const rest = await listed(store.list('events/acme/', keys[2]));
+    // Assess
+    expect(all).toEqual(keys);
+    expect(rest).toEqual(keys.slice(3));
+  });
+
+  it('sends ListObjects with its key prefix, each page starting after the last key, and strips the prefix', async () => {
+    // Prepare
+    s3Mock
+      .on(ListObjectsCommand)
+      .resolvesOnce({ Contents: [{ Key: 'log/events/acme/1' }], IsTruncated: true })
+      .resolvesOnce({ Contents: [{ Key: 'log/events/acme/2' }], IsTruncated: false });
+    const store = new S3ObjectStore({ client: client(), bucket: 'log-bucket', keyPrefix: 'log/', listPageSize: 1 });
+    // Act
+    const keys = await listed(store.list('events/acme/', 'events/acme/0'));
+    // Assess
+    expect(keys).toEqual(['events/acme/1', 'events/acme/2']);
+    expect(s3Mock.commandCalls(ListObjectsCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: 'log-bucket', Prefix: 'log/events/acme/', MaxKeys: 1, Marker: 'log/events/acme/0' },
+      { Bucket: 'log-bucket', Prefix: 'log/events/acme/', MaxKeys: 1, Marker: 'log/events/acme/1' },
+    ]);
+  });
+
+  it('turns a 503 into ObjectStoreUnavailableError and refuses a page size beyond 1..1000', async () => {
+    // Prepare
+    s3Mock.on(ListObjectsCommand).rejects(s3Error('SlowDown', 503));
+    const store = new S3ObjectStore({ client: client(), bucket: 'log-bucket' });
+    // Act
+    const failed = listed(store.list('events/'));
+    // Assess
+    await expect(failed).rejects.toBeInstanceOf(ObjectStoreUnavailableError);
+    expect(() => new S3ObjectStore({ client: client(), bucket: 'b', listPageSize: 1001 })).toThrow(RangeError);
   });
 });
 

@@ -217,6 +217,68 @@ describe('CompactRange.append', () => {
   });
 });
 
+describe('CompactRange.appendDigest', () => {
+  const binary = (leaf: Uint8Array) => Buffer.from(leaf).toString('latin1');
+
+  it.each(windows)('from any begin in $name, equals append: same node hashes, same root, same nodes reported', ({ tree }) => {
+    fc.assert(
+      fc.property(triple(tree.offset, tree.end), ([begin, , end]) => {
+        // Prepare
+        const rec = recorder();
+        const digested = CompactRange.empty(begin);
+        // Act
+        for (let i = begin; i < end; i++) digested.appendDigest(binary(tree.leaf(i)), rec.visitor);
+        // Assess
+        expect(digested.hashes.map(hex)).toEqual(build(tree, begin, end).hashes.map(hex));
+        if (begin === 0) expect(hex(digested.root())).toBe(hex(tree.root(end)));
+        expectReported(rec, tree, refPerfectNodesInside(begin, end));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('rejects a digest that is not 32 characters with InvalidRangeError', () => {
+    // Prepare
+    const range = CompactRange.empty();
+    // Act
+    const act = () => range.appendDigest('too short');
+    // Assess
+    expect(act).toThrow(InvalidRangeError);
+    expect(range.end).toBe(0);
+  });
+});
+
+describe('CompactRange hands out copies of the hashes it updates in place', () => {
+  it('hashes, root and visited nodes stay as they were while the range grows', () => {
+    // Prepare
+    const visited: Array<[string, Uint8Array]> = [];
+    const range = build(low, 0, 100, (id, hash) => visited.push([key(id), hash]));
+    const hashes = range.hashes;
+    const root = range.root();
+    const single = CompactRange.empty();
+    single.append(low.leaf(0));
+    const singleRoot = single.root();
+    // Act
+    for (let i = 100; i < 700; i++) range.append(low.leaf(i));
+    single.append(low.leaf(1));
+    // Assess
+    expect(hashes.map(hex)).toEqual(refRangeHashes(low, 0, 100));
+    expect(hex(root)).toBe(hex(low.root(100)));
+    expect(hex(singleRoot)).toBe(hex(low.root(1)));
+    expect(visited.filter(([k, h]) => hex(h) !== hex(low.nodeHash(idOf(k))))).toEqual([]);
+  });
+
+  it('from() copies the bytes it is given: changing them later does not change the range', () => {
+    // Prepare
+    const hashes = build(low, 0, 100).hashes.map((h) => Buffer.from(h));
+    const range = CompactRange.from(0, 100, hashes);
+    // Act
+    for (const h of hashes) h.fill(0);
+    // Assess
+    expect(hex(range.root())).toBe(hex(low.root(100)));
+  });
+});
+
 describe('CompactRange.merge', () => {
   it.each(windows)('[a, b) + [b, c) equals [a, c) built directly, in $name', ({ tree }) => {
     fc.assert(

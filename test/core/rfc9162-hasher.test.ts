@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EMPTY_ROOT, HASH_SIZE, hashChildren, hashLeaf, hashLeafHex, sha256 } from '../../lambdas/core/rfc9162-hasher.js';
+import { CoreError } from '../../lambdas/core/errors.js';
+import { EMPTY_ROOT, HASH_SIZE, hashChildren, hashChildrenInPlace, hashLeaf, hashLeafHex, LeafInput, sha256, writeDigest } from '../../lambdas/core/rfc9162-hasher.js';
 import { refHashChildren, refHashLeaf, refSha256 } from './reference-merkle.js';
 
 // Published known answers, read from ../shared/vectors/rfc6962-8leaf.json:
@@ -189,5 +190,77 @@ describe('hashChildren', () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe('hashChildrenInPlace', () => {
+  it('replaces the left child with SHA-256(0x01 ‖ left ‖ right) and restores the byte before it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 1 }), bytes32, bytes32, (before, left, right) => {
+        // Prepare: the byte before the children belongs to someone else (another node, padding)
+        const input = Buffer.concat([before, left, right]);
+        // Act
+        hashChildrenInPlace(input);
+        // Assess
+        expect(input[0]).toBe(before[0]);
+        expect(hex(input.subarray(1, 33))).toBe(hex(refHashChildren(left, right)));
+        expect(hex(input.subarray(33))).toBe(hex(right));
+      }),
+    );
+  });
+
+  it.each([64, 66, 0])('rejects a %i-byte input with a CoreError, hashing nothing', (length) => {
+    // Prepare
+    const input = Buffer.alloc(length, 7);
+    // Act
+    const act = () => hashChildrenInPlace(input);
+    // Assess
+    expect(act).toThrow(CoreError);
+    expect(input.equals(Buffer.alloc(length, 7))).toBe(true);
+  });
+});
+
+describe('LeafInput', () => {
+  it('hashes what was loaded last, as hashLeaf does, whatever the order of lengths (cached views never serve stale bytes)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 12 }), (items) => {
+        // Prepare: a small capacity, so that some loads must grow it
+        const input = new LeafInput(64);
+        for (const data of items) {
+          // Act
+          input.load(data);
+          // Assess
+          expect(Buffer.from(input.digest(), 'latin1').toString('hex')).toBe(hex(refHashLeaf(data)));
+          expect(input.hex()).toBe(hex(refHashLeaf(data)));
+          expect(input.length).toBe(data.length);
+          expect(hex(input.bytes.subarray(0, data.length + 1))).toBe(hex(Buffer.concat([Uint8Array.of(0), data])));
+        }
+      }),
+    );
+  });
+
+  it('keeps the loaded bytes after hashing, and a copy of them: changing the source later changes nothing', () => {
+    // Prepare
+    const source = Buffer.from('L123456');
+    const input = new LeafInput();
+    // Act
+    input.load(source);
+    source.fill(0x78);
+    // Assess
+    expect(input.bytes.toString('latin1', 1, 1 + input.length)).toBe('L123456');
+    expect(input.hex()).toBe(vectors.hasher.leaf_L123456);
+  });
+});
+
+describe('writeDigest', () => {
+  it('writes the 32 bytes of a binary digest string where it is told', () => {
+    // Prepare
+    const digest = Buffer.from(vectors.hasher.leaf_L123456, 'hex').toString('latin1');
+    const out = Buffer.alloc(40, 0xee);
+    // Act
+    writeDigest(digest, out, 4);
+    // Assess
+    expect(hex(out.subarray(4, 36))).toBe(vectors.hasher.leaf_L123456);
+    expect([...out.subarray(0, 4), ...out.subarray(36)]).toEqual(Array(8).fill(0xee));
   });
 });

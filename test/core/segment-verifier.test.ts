@@ -11,7 +11,7 @@ import { classifyLinks } from '../../lambdas/core/segment-links.js';
 import { SegmentVerifier, type SegmentResult } from '../../lambdas/core/segment-verifier.js';
 import type { Finding } from '../../lambdas/core/verification-findings.js';
 import {
-  BASE_NANOS, buildLog, consistencyProof, makeDataKey, merkleRoot, tamper, TENANT, type TestLog,
+  BASE_NANOS, buildLog, consistencyProof, draftFor, makeDataKey, merkleRoot, tamper, TENANT, type TestLog,
 } from './test-log.js';
 
 const SIZE = 40;
@@ -114,6 +114,23 @@ describe('SegmentVerifier', () => {
     expect(result.findings.map(({ message, ...f }) => f)).toEqual([...swapped].map((i) => ({ kind: 'REORDERED_ENTRIES', position: i, after: i + 1 })));
     expect(result).toMatchObject({ end: count, pushed: count, brokenLinks: [], lastLeafHash: toHex(leaves[count - 1]!) });
     expect(toHex(result.range.root())).toBe(toHex(merkleRoot(leaves)));
+  });
+});
+
+describe('SegmentVerifier with entries of very different sizes', () => {
+  it('verifies them exactly in any mix of sizes, moved or not (held entries grow and are reused)', async () => {
+    // Prepare: payloads from a few bytes to ~40 KiB, so reused entry buffers must grow and cached views must not serve stale lengths
+    const sized = buildLog(60, { keys: log.keys, quirks: { draftAt: (p, tenant, dek) => ({ ...draftFor(p, tenant, dek), payload: sealJson({ note: 'x'.repeat((p * 7_919) % 30_000) }, dek, { tenant, recordId: `rec-${p % 7}`, idempotencyKey: `idem-${p}` }) }) } });
+    const input = sized.input(await sized.checkpoint());
+    const moved = tamper.swap(tamper.swap(sized.entries, 20), 41);
+    // Act
+    const intact = push(new SegmentVerifier({ tenant: TENANT }), sized.entries);
+    const report = verifyLog(moved, input);
+    // Assess
+    expect(intact).toMatchObject({ end: 60, brokenLinks: [], findings: [], lastLeafHash: sized.leafHex(59) });
+    expect(toHex(intact.range.root())).toBe(toHex(sized.rootAt(60)));
+    expect(report.findings.map(({ message, ...f }) => f)).toEqual([{ kind: 'REORDERED_ENTRIES', position: 20, after: 21 }, { kind: 'REORDERED_ENTRIES', position: 41, after: 42 }]);
+    expect(report.root).toBe(toHex(sized.rootAt(60)));
   });
 });
 
@@ -451,6 +468,26 @@ describe('scanEntryFields', () => {
         }).toEqual({ position: parsed.position, prevHash: parsed.prevHash, timestamp: parsed.timestamp, tenant: parsed.tenant, tenantMatches: expectedTenant === parsed.tenant });
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('finds prevHash and the tenant behind values made of the very characters of their keys', () => {
+    // Prepare: the backwards search skips by the byte under its window; values built from the keys'
+    // own characters (escaped quotes included) give it the fewest and the trickiest skips.
+    const KEYISH = fc.string({ unit: fc.constantFrom(...',"prevHash:tenant\\'.split('')), minLength: 1, maxLength: 24 }).filter((t) => /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(t));
+    const trickyEntry = fc.tuple(entryArb, fc.array(fc.record({ signer: KEYISH, keyId: KEYISH, alg: fc.constant('Ed25519' as const), sig: BASE64 }), { minLength: 1, maxLength: 3 }), KEYISH)
+      .map(([entry, signatures, actor]): Entry => ({ ...entry, signatures, actor }));
+    fc.assert(
+      fc.property(trickyEntry, fc.boolean(), (entry, expectOwn) => {
+        const bytes = Buffer.from(encodeEntry(entry).bytes);
+        const out = emptyEntryFields();
+        // Act
+        const ok = scanEntryFields(bytes, out, expectOwn ? tenantPattern(entry.tenant) : undefined);
+        // Assess
+        expect(ok).toBe(true);
+        expect([out.position, bytes.toString('latin1', out.prevHashAt, out.prevHashAt + 64), bytes.toString('utf8', out.tenantStart, out.tenantEnd)]).toEqual([entry.position, entry.prevHash, entry.tenant]);
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -136,15 +136,15 @@ describe('the local server (npm start) over real HTTP', () => {
     }
   });
 
-  it('answers 501 for routes that have not shipped, serves the OpenAPI document and reports each dependency in /healthz', async () => {
+  it('serves record history from the projection, the OpenAPI document, and reports each dependency in /healthz', async () => {
     // Act
-    const history = await call('/v1/tenants/acme/records/d-1/history');
+    const history = await call('/v1/tenants/acme/records/d-1/history?waitFor=2');
     const openapi = await call('/v1/openapi.json', { auth: null });
     const health = await call('/healthz', { auth: null });
     // Assess
-    expect(history.status).toBe(501);
+    expect(history.json.revisions.map((r: { revision: number }) => r.revision)).toEqual([1, 2]);
     expect(Object.keys(openapi.json.paths)).toContain('/v1/tenants/{tenant}/records');
-    expect(health.json).toEqual({ status: 'ok', dependencies: { ledger: 'ok', keys: 'ok', objects: 'ok' } });
+    expect(health.json).toEqual({ status: 'ok', dependencies: { ledger: 'ok', keys: 'ok', objects: 'ok', projection: 'ok' } });
   });
 
   it('keeps every record across a restart on the same data directory', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,13 +12,13 @@ import { buildLog, tamper, type TestLog } from '../core/test-log.js';
 const SIZE = 3000;
 const STRIDE = 500;
 
-/** Writes entries as bundle records (16-bit BE length + bytes); returns the offset of every STRIDE-th position. */
-function writeBundle(file: string, entries: readonly Uint8Array[]): SegmentBoundary[] {
+/** Writes entries as bundle records (16-bit BE length + bytes); returns the offset of every `stride`-th position. */
+function writeBundle(file: string, entries: readonly Uint8Array[], stride = STRIDE): SegmentBoundary[] {
   const boundaries: SegmentBoundary[] = [];
   const parts: Buffer[] = [];
   let offset = 0;
   entries.forEach((bytes, position) => {
-    if (position % STRIDE === 0) boundaries.push({ position, byteOffset: offset });
+    if (position % stride === 0) boundaries.push({ position, byteOffset: offset });
     const length = Buffer.alloc(2);
     length.writeUInt16BE(bytes.length);
     parts.push(length, Buffer.from(bytes));
@@ -45,7 +45,7 @@ afterAll(() => {
 });
 
 describe('verifyFileInParallel', () => {
-  it.each([2, 3])('verifies an intact bundle file in %i parts with no findings and the root of verifyLog', async (parts) => {
+  it.each([1, 2, 3])('verifies an intact bundle file on %i thread(s) with no findings and the root of verifyLog', async (parts) => {
     // Prepare
     const file = join(dir, `intact-${parts}.bundle`);
     const boundaries = writeBundle(file, log.entries);
@@ -57,7 +57,7 @@ describe('verifyFileInParallel', () => {
   });
 
   it('reports modified entries inside a segment and at a segment border exactly as verifyLog does', async () => {
-    // Prepare: 999 ends the first of three segments (its successor's link is checked when combining), 1500 is inside the second
+    // Prepare: 999 ends a segment (its successor's link is checked when combining), 1500 starts one
     const tampered = tamper.replace(tamper.replace(log.entries, 999, tamper.payloadByte(log.entries[999]!)), 1500, tamper.payloadByte(log.entries[1500]!));
     const file = join(dir, 'tampered.bundle');
     const boundaries = writeBundle(file, tampered);
@@ -72,6 +72,40 @@ describe('verifyFileInParallel', () => {
     ]);
     expect(plain(report.findings)).toEqual(plain(expected.findings));
     expect(report).toMatchObject({ ok: false, size: SIZE, root: expected.root });
+  });
+});
+
+describe('verifyFileInParallel over many segments', () => {
+  it('reports tampering inside segments and on both sides of their borders exactly as verifyLog does', async () => {
+    // Prepare: boundaries every 100 positions, so two threads share 10 segments of shrinking size
+    // (starting at 0, 800, 1400, 1800, 2100, 2400, 2600, 2700, 2800, 2900)
+    let tampered = [150, 799, 1400, 2650, 2899].reduce((entries, p) => tamper.replace(entries, p, tamper.payloadByte(entries[p]!)), log.entries);
+    tampered = tamper.replace(tampered, 2100, tamper.prevHash(tampered[2100]!, log.leafHex(5)));
+    const file = join(dir, 'many.bundle');
+    const boundaries = writeBundle(file, tampered, 100);
+    const expected = verifyLog(tampered, input);
+    // Act
+    const report = await verifyFileInParallel(file, SIZE, boundaries, input, 2);
+    // Assess
+    expect(plain(expected.findings)).toEqual([
+      ...[150, 799, 1400].map((position) => ({ kind: 'MODIFIED_ENTRY', position })),
+      { kind: 'BROKEN_PREV_HASH', position: 2100 },
+      ...[2650, 2899].map((position) => ({ kind: 'MODIFIED_ENTRY', position })),
+      expect.objectContaining({ kind: 'ROOT_MISMATCH', size: SIZE }),
+    ]);
+    expect(plain(report.findings)).toEqual(plain(expected.findings));
+    expect(report).toMatchObject({ ok: false, size: SIZE, root: expected.root });
+  });
+
+  it('fails, leaving no thread behind, when a record cannot be read, whichever thread reads it', async () => {
+    // Prepare: three bytes after the last record that do not form one
+    const file = join(dir, 'trailing.bundle');
+    const boundaries = writeBundle(file, log.entries, 100);
+    appendFileSync(file, Buffer.from([0x00, 0x05, 0x7b]));
+    // Act
+    const run = verifyFileInParallel(file, SIZE + 1, boundaries, input, 2);
+    // Assess
+    await expect(run).rejects.toThrow(/trailing bytes do not form an entry record/);
   });
 });
 
@@ -110,5 +144,18 @@ describe('readBundleFile', () => {
     // Assess
     expect(all).toEqual(log.entries.slice(0, 1200).map(toHex));
     expect(tail).toEqual(log.entries.slice(1000, 1003).map(toHex));
+  });
+
+  it('reads through a buffer of the caller\'s, smaller than the file, reused from one range to the next', () => {
+    // Prepare: 64 KiB + 2 holds the largest record
+    const file = join(dir, 'reuse.bundle');
+    const boundaries = writeBundle(file, log.entries.slice(0, 1200));
+    const buffer = Buffer.alloc(64 * 1024 + 2);
+    // Act
+    const first = Array.from(readBundleFile(file, 0, 1200, buffer), (b) => toHex(b));
+    const second = Array.from(readBundleFile(file, boundaries[1]!.byteOffset, 600, buffer), (b) => toHex(b));
+    // Assess
+    expect(first).toEqual(log.entries.slice(0, 1200).map(toHex));
+    expect(second).toEqual(log.entries.slice(500, 1100).map(toHex));
   });
 });

@@ -211,6 +211,18 @@ export function ledgerStoreContract(name: string, makeStore: () => Promise<Ledge
       expect(await store.getIdempotency('acme', 'k2')).toBeUndefined();
     });
 
+    it('lists every tenant with a log once, and none without', async () => {
+      // Prepare
+      await appendAll(store, 'acme', [2, 2]);
+      await appendAll(store, 'acme-corp', [1]);
+      await store.putHead(head('globex', 'rec-1', 1)); // index items alone are no log
+      // Act
+      const tenants: string[] = [];
+      for await (const tenant of store.tenants()) tenants.push(tenant);
+      // Assess
+      expect(tenants.sort()).toEqual(['acme', 'acme-corp']);
+    });
+
     it('keeps tenants apart on every read, also when one id is a prefix of another (acme, acme-corp)', async () => {
       // Prepare
       const [a0, a1] = await appendAll(store, 'acme', [2, 2]);

@@ -10,6 +10,12 @@ export interface ObjectStoreUnderTest {
    * guaranteed to leave one winner, so that one test is skipped.
    */
   readonly atomicImmutable: boolean;
+  /**
+   * False where `list` follows the engine's directory walk (s3rver): byte
+   * order within one flat level, not across sibling names that prefix one
+   * another, so that one listing is compared as a set. Default true.
+   */
+  readonly listsInByteOrder?: boolean;
 }
 
 const BINARY = { contentType: 'application/octet-stream', immutable: true } as const;
@@ -18,6 +24,13 @@ const TEXT = { contentType: 'text/plain; charset=utf-8', immutable: false } as c
 /** Settles `promise` now, so no rejection goes unhandled while a test awaits something else. */
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(() => undefined, (error: unknown) => error);
+}
+
+/** Every key a `list` yields, in order. */
+export async function listed(keys: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of keys) out.push(key);
+  return out;
 }
 
 /**
@@ -33,8 +46,11 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Objec
   describe(`${name} (ObjectStore contract)`, () => {
     let store: ObjectStore;
     let atomicImmutable: boolean;
+    let listsInByteOrder: boolean;
     beforeEach(async () => {
-      ({ store, atomicImmutable } = await makeStore());
+      let ordered: boolean | undefined;
+      ({ store, atomicImmutable, listsInByteOrder: ordered } = await makeStore());
+      listsInByteOrder = ordered ?? true;
     });
 
     it('returns undefined for a key that was never put', async () => {
@@ -122,6 +138,46 @@ export function objectStoreContract(name: string, makeStore: () => Promise<Objec
       results.forEach((r, i) => {
         if (candidates[i] !== winners[0]) expect(r).toMatchObject({ status: 'rejected', reason: expect.any(ObjectImmutableError) });
       });
+    });
+
+    it('lists the keys under a prefix in ascending order, after startAfter (exclusive)', async () => {
+      // Prepare
+      const keys = ['events/acme/0000000000000002', 'events/acme/0000000000000000', 'events/acme/0000000000000001', 'events/acme-corp/0000000000000000', 'events/b/0'];
+      for (const key of keys) await store.put(key, new Uint8Array([1]), BINARY);
+      // Act
+      const all = await listed(store.list('events/acme/'));
+      const after = await listed(store.list('events/acme/', 'events/acme/0000000000000000'));
+      const between = await listed(store.list('events/acme/', 'events/acme/00000000000000015'));
+      const everything = await listed(store.list(''));
+      // Assess
+      expect(all).toEqual(['events/acme/0000000000000000', 'events/acme/0000000000000001', 'events/acme/0000000000000002']);
+      expect(after).toEqual(all.slice(1));
+      expect(between).toEqual(all.slice(2));
+      expect(await listed(store.list('events/acme/', all[2]))).toEqual([]);
+      expect(listsInByteOrder ? everything : [...everything].sort()).toEqual([...keys].sort());
+      expect(await listed(store.list('events/none/'))).toEqual([]);
+    });
+
+    it('lists a prefix that is not a whole segment, and stops reading when the caller stops', async () => {
+      // Prepare
+      for (let i = 0; i < 12; i += 1) await store.put(`acme/tile/0/${String(i).padStart(3, '0')}`, new Uint8Array([i]), BINARY);
+      // Act
+      const some = await listed(store.list('acme/tile/0/00'));
+      const first: string[] = [];
+      for await (const key of store.list('acme/tile/')) {
+        first.push(key);
+        if (first.length === 2) break;
+      }
+      // Assess
+      expect(some).toEqual(Array.from({ length: 10 }, (_, i) => `acme/tile/0/00${i}`));
+      expect(first).toEqual(['acme/tile/0/000', 'acme/tile/0/001']);
+    });
+
+    it.each(['/events', 'events//', 'events/../x', './'])('refuses the list prefix %j with RangeError', async (prefix) => {
+      // Act
+      const error = await rejection(listed(store.list(prefix)));
+      // Assess
+      expect(error).toBeInstanceOf(RangeError);
     });
 
     it.each(['', '/acme/checkpoint', 'acme/', 'acme//tile', 'acme/../other', './acme', 'a'.repeat(1025)])(

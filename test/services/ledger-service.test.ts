@@ -1,62 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryKeyStore } from '../../lambdas/adapters/fake/memory-key-store.js';
 import { MemoryLedgerStore } from '../../lambdas/adapters/fake/memory-ledger-store.js';
-import { FileMasterKey } from '../../lambdas/adapters/local/file-master-key.js';
-import { originFor, signCheckpoint } from '../../lambdas/core/checkpoint.js';
-import { CompactRange } from '../../lambdas/core/compact-range.js';
 import { decodeEntry } from '../../lambdas/core/ledger-entry.js';
-import { verifyLog } from '../../lambdas/core/log-verifier.js';
 import { openJson, type Envelope } from '../../lambdas/core/payload-envelope.js';
-import { Ed25519NoteSigner, Ed25519NoteVerifier, generateSignerKeys } from '../../lambdas/core/signed-note.js';
-import type { LedgerStore } from '../../lambdas/ports/ledger-store.js';
-import type { MasterKey } from '../../lambdas/ports/master-key.js';
 import { IdempotencyConflictError, LedgerBusyError, RevisionConflictError } from '../../lambdas/services/errors.js';
 import { KeyService } from '../../lambdas/services/key-service.js';
-import { LedgerService, requestHash, type AppendRequest, type RecordInput } from '../../lambdas/services/ledger-service.js';
+import { LedgerService } from '../../lambdas/services/ledger-service.js';
+import { appendRequest, appendTwice, entriesOf, expectCompleteLog, useMasterKey, verifyStored } from '../support/ledger-appends.js';
 
-let dir: string;
-let master: MasterKey;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'govledger-ledger-'));
-  master = await FileMasterKey.open(dir, { create: true });
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const masterKey = useMasterKey();
 
 const TENANT = 'acme';
 const fast = { backoffMs: 1, maxAttempts: 200 };
 
 function setup(options = fast) {
   const store = new MemoryLedgerStore();
-  const keys = new KeyService(new MemoryKeyStore(), master);
+  const keys = new KeyService(new MemoryKeyStore(), masterKey());
   return { store, keys, ledger: new LedgerService(store, keys, options) };
 }
 
-function request(key: string, records: RecordInput[], tenant = TENANT): AppendRequest {
-  return { tenant, idempotencyKey: key, requestHash: requestHash(JSON.stringify(records)), actor: 'user:alice', correlationId: `corr-${key}`, records };
-}
-
-/** Every stored entry in position order. */
-async function entriesOf(store: LedgerStore, tenant = TENANT): Promise<Uint8Array[]> {
-  const all: Uint8Array[] = [];
-  for await (const batch of store.readBatches(tenant, 0)) all.push(...batch.entries);
-  return all;
-}
-
-/** Signs a checkpoint over the stored log and verifies the log against it. */
-async function verifyStored(store: LedgerStore, tenant = TENANT) {
-  const entries = await entriesOf(store, tenant);
-  const range = CompactRange.empty();
-  for (const bytes of entries) range.append(decodeEntry(bytes).leafHash);
-  const origin = originFor('govledger.test', tenant);
-  const keys = generateSignerKeys(origin);
-  const checkpoint = await signCheckpoint({ origin, size: entries.length, rootHash: range.root() }, Ed25519NoteSigner.fromSignerKey(keys.signerKey));
-  const tail = await store.readTail(tenant);
-  expect(tail?.range.map((h) => Buffer.from(h).toString('hex'))).toEqual(range.hashes.map((h) => Buffer.from(h).toString('hex')));
-  return verifyLog(entries, { tenant, origin, verifier: new Ed25519NoteVerifier(keys.verifierKey), checkpoint });
-}
+const request = appendRequest;
 
 describe('LedgerService.append', () => {
   it('appends records at consecutive positions with revisions per record, encrypted and chained', async () => {
@@ -173,24 +136,17 @@ describe('LedgerService.append', () => {
     // Prepare: each writer is its own process (own key cache); every append is retried by a second caller
     const store = new MemoryLedgerStore();
     const keyStore = new MemoryKeyStore();
-    const writers = Array.from({ length: 64 }, () => new LedgerService(store, new KeyService(keyStore, master), fast));
+    const writers = Array.from({ length: 64 }, () => new LedgerService(store, new KeyService(keyStore, masterKey()), fast));
     // Act
     const acknowledged = await Promise.all(writers.map(async (w, i) => {
       const results = [];
       for (let j = 0; j < 20; j++) {
-        const req = request(`w${i}-${j}`, [{ stream: 's', recordId: `w${i}`, payload: { i, j } }]);
-        const [a, b] = await Promise.all([w.append(req), writers[(i + 1) % 64]!.append(req)]);
-        expect(b.records).toEqual(a.records);
-        results.push(a.records[0]!);
+        results.push(...(await appendTwice(w, writers[(i + 1) % 64]!, request(`w${i}-${j}`, [{ stream: 's', recordId: `w${i}`, payload: { i, j } }]))));
       }
       return results;
     }));
     // Assess
-    const entries = (await entriesOf(store)).map((b) => decodeEntry(b).entry);
-    expect(entries.map((e) => e.position)).toEqual(Array.from({ length: 1280 }, (_, p) => p));
-    expect(new Set(entries.map((e) => e.idempotencyKey)).size).toBe(1280);
-    for (const r of acknowledged.flat()) expect(entries[r.position]).toMatchObject({ recordId: r.recordId, revision: r.revision });
-    expect((await verifyStored(store)).ok).toBe(true);
+    await expectCompleteLog(store, 1280, acknowledged.flat());
   }, 120_000);
 });
 

@@ -123,7 +123,7 @@ describe('LogPublisher.publish', () => {
     await publisher.publish('acme');
     const before = await objects.get('acme/checkpoint');
     await appendUpTo(ledger, big, 250, 600);
-    objects.failNext('put', new Error('process killed'), (key) => key === 'acme/checkpoint');
+    objects.failNext('putIfMatch', new Error('process killed'), (key) => key === 'acme/checkpoint');
     // Act
     const crashed = await publisher.publish('acme').catch((e: unknown) => e);
     const afterCrash = await objects.get('acme/checkpoint');

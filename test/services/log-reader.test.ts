@@ -6,7 +6,7 @@ import { openCheckpoint } from '../../lambdas/core/checkpoint.js';
 import { verifyConsistency, verifyInclusion } from '../../lambdas/core/merkle-proof.js';
 import { ProofNodes } from '../../lambdas/core/merkle-proof.js';
 import { tilesForNodes } from '../../lambdas/core/tlog-tiles.js';
-import type { ObjectStore, PutOptions } from '../../lambdas/ports/object-store.js';
+import type { ObjectStore, PutOptions, VersionedObject } from '../../lambdas/ports/object-store.js';
 import { LogRootMismatchError } from '../../lambdas/services/log-errors.js';
 import { LogPublisher } from '../../lambdas/services/log-publisher.js';
 import { LogReader } from '../../lambdas/services/log-reader.js';
@@ -27,6 +27,16 @@ class CountingObjects implements ObjectStore {
   get(key: string): Promise<Uint8Array | undefined> {
     this.gets.push(key);
     return this.inner.get(key);
+  }
+  list(prefix: string, startAfter?: string): AsyncIterable<string> {
+    return this.inner.list(prefix, startAfter);
+  }
+  getVersioned(key: string): Promise<VersionedObject | undefined> {
+    this.gets.push(key);
+    return this.inner.getVersioned(key);
+  }
+  putIfMatch(key: string, bytes: Uint8Array, options: Pick<PutOptions, 'contentType'>, etag: string | undefined): Promise<string | undefined> {
+    return this.inner.putIfMatch(key, bytes, options, etag);
   }
 }
 
@@ -52,7 +62,7 @@ beforeAll(async () => {
   const verifier = signers.verifierFor(`${PREFIX}/acme`);
   for (const [size, note] of checkpoints) expect(openCheckpoint(note, verifier, { origin: `${PREFIX}/acme` }).size).toBe(size);
   reader = new LogReader(ledger, objects);
-});
+}, 60_000); // publishing 66,000 entries takes seconds; under a loaded CI core the default 10 s hook timeout is too tight
 
 /** Deterministic pseudo-random integers in [0, n) (xorshift), so failures reproduce. */
 function sampler(seed: number): (n: number) => number {

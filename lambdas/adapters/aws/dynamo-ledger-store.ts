@@ -1,17 +1,20 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { LedgerUnavailableError, PositionTakenError } from '../../ports/errors.js';
-import type { IdempotencyRecord, LedgerBatch, LedgerStore, RecordHead } from '../../ports/ledger-store.js';
-import { checkBatch, checkPosition } from '../ledger-batch-check.js';
+import type { IdempotencyRecord, IndexItems, IndexItemsOf, IndexLookup, LedgerBatch, LedgerStore, RecordHead } from '../../ports/ledger-store.js';
+import { checkBatch, checkIndexItems, checkPosition } from '../ledger-batch-check.js';
 import { isConditionFailed, translateTransient } from './aws-errors.js';
+import { batchGetAll, batchWriteAll, type BatchIoOptions } from './dynamo-batch-io.js';
+import { HEAD, IDEMPOTENCY, headItem, idempotencyItem, indexItemsOf, indexKeys, indexWrites, toIdempotency } from './dynamo-ledger-index.js';
 import { ensureTable } from './dynamo-tables.js';
 
 /**
  * The ledger table's schema, mirrored by the CDK stack. Items per tenant, pk
  * `TENANT#<tenant>`, sk: `B#<first position, 16 digits>` (a batch),
- * `H#<recordId>` (a head) and `I#<Idempotency-Key>`. Sixteen digits hold every
- * safe integer, so sk order is position order.
+ * and the index items `H#<recordId>`, `C#<recordId>` and `I#<Idempotency-Key>`
+ * (see `dynamo-ledger-index.ts`). Sixteen digits hold every safe integer, so
+ * sk order is position order.
  */
 export const LEDGER_TABLE_SCHEMA = {
   partitionKey: { name: 'pk', type: 'S' },
@@ -35,7 +38,8 @@ const LAST_BATCH_SK = `B#${'9'.repeat(16)}`;
 
 /**
  * `LedgerStore` on the ledger table ({@link LEDGER_TABLE_SCHEMA}) with only
- * conditional puts, gets and queries, so dynalite runs it unchanged.
+ * conditional puts, gets, queries and batched gets and puts, so dynalite runs
+ * it unchanged.
  *
  * - `appendBatch` puts `B#<first>` with `attribute_not_exists(pk)`; a failed
  *   condition is `PositionTakenError` (cause kept). If the SDK retried a put
@@ -47,6 +51,10 @@ const LAST_BATCH_SK = `B#${'9'.repeat(16)}`;
  * - Heads put with `attribute_not_exists(pk) OR revision < :rev`; idempotency
  *   records with `attribute_not_exists(pk)`: a failed condition means an equal
  *   or newer head (the first record) is stored already, so the put returns.
+ * - `putIndex` writes first revisions (`C#`) and idempotency records, whose
+ *   content never changes, unconditionally by `BatchWriteItem`, and later
+ *   revisions as conditional `H#` puts; `getIndex` (and `getHead`) read them
+ *   by consistent `BatchGetItem` (`dynamo-ledger-index.ts`, `dynamo-batch-io.ts`).
  * - Throttling, 5xx and network errors left after the client's retries become
  *   `LedgerUnavailableError` (cause kept); others (validation, missing table,
  *   access denied) are deployment bugs and pass through.
@@ -61,10 +69,12 @@ const LAST_BATCH_SK = `B#${'9'.repeat(16)}`;
 export class DynamoLedgerStore implements LedgerStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
+  readonly #io: BatchIoOptions;
 
   constructor(options: DynamoLedgerStoreOptions) {
     this.#client = options.client;
     this.#table = options.tableName;
+    this.#io = { client: options.client, tableName: options.tableName, unavailable: LedgerUnavailableError };
   }
 
   async readTail(tenant: string): Promise<LedgerBatch | undefined> {
@@ -123,27 +133,52 @@ export class DynamoLedgerStore implements LedgerStore {
   }
 
   async putHead(head: RecordHead): Promise<void> {
-    const { tenant, recordId, revision, position, operation } = head;
-    checkPosition(position);
-    const Item = { pk: pkOf(tenant), sk: `H#${recordId}`, recordId, revision, position, operation };
-    await this.#putUnlessNewer({ TableName: this.#table, Item, ConditionExpression: NEWER_HEAD, ExpressionAttributeValues: { ':rev': revision } });
+    checkPosition(head.position);
+    const Item = headItem(pkOf(head.tenant), head, HEAD);
+    await this.#putUnlessNewer({ TableName: this.#table, Item, ConditionExpression: NEWER_HEAD, ExpressionAttributeValues: { ':rev': head.revision } });
   }
 
   async getHead(tenant: string, recordId: string): Promise<RecordHead | undefined> {
-    const i = await this.#get(tenant, `H#${recordId}`);
-    return i && { tenant, recordId, revision: num(i.revision), position: num(i.position), operation: str(i.operation) as RecordHead['operation'] };
+    return (await this.getIndex(tenant, { recordIds: [recordId], keys: [] })).heads.get(recordId);
   }
 
   async putIdempotency(record: IdempotencyRecord): Promise<void> {
-    const { tenant, key, requestHash, response, firstPosition, count } = record;
-    const Item = { pk: pkOf(tenant), sk: `I#${key}`, key, requestHash, response, firstPosition, count };
-    await this.#putUnlessNewer({ TableName: this.#table, Item, ConditionExpression: NEW_ITEM });
+    await this.#putUnlessNewer({ TableName: this.#table, Item: idempotencyItem(pkOf(record.tenant), record), ConditionExpression: NEW_ITEM });
   }
 
   async getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined> {
-    const i = await this.#get(tenant, `I#${key}`);
-    const { requestHash, response, firstPosition, count } = i ?? {};
-    return i && { tenant, key, requestHash: str(requestHash), response: str(response), firstPosition: num(firstPosition), count: num(count) };
+    const i = await this.#get(tenant, `${IDEMPOTENCY}${key}`);
+    return i && toIdempotency(tenant, i);
+  }
+
+  /** Unconditional batched puts where content never changes, conditional `putHead` where it does (see the class doc). */
+  async putIndex(items: IndexItemsOf): Promise<void> {
+    checkIndexItems(items);
+    const { fixed, later } = indexWrites(pkOf(items.tenant), items);
+    await Promise.all([batchWriteAll(this.#io, fixed), ...later.map((h) => this.putHead(h))]);
+  }
+
+  async getIndex(tenant: string, lookup: IndexLookup): Promise<IndexItems> {
+    return indexItemsOf(tenant, await batchGetAll(this.#io, indexKeys(pkOf(tenant), lookup)));
+  }
+
+  /**
+   * Every tenant with a genesis batch (`sk = B#0…0`): a paginated Scan that
+   * returns only `pk`. It reads the whole table, so it is for discovery at
+   * start (the local tailer), never per request; on AWS, Streams need none.
+   */
+  async *tenants(): AsyncGenerator<string> {
+    const input = {
+      TableName: this.#table, ProjectionExpression: 'pk', FilterExpression: 'sk = :genesis',
+      ExpressionAttributeValues: { ':genesis': batchSk(0) }, ConsistentRead: true,
+    };
+    let page: Item | undefined;
+    do {
+      const request = page ? { ...input, ExclusiveStartKey: page } : input;
+      const out = await this.#call('Scan', () => this.#client.send(new ScanCommand(request)));
+      for (const { pk } of out.Items ?? []) if (str(pk).startsWith(PK_PREFIX)) yield str(pk).slice(PK_PREFIX.length);
+      page = out.LastEvaluatedKey;
+    } while (page);
   }
 
   /** A failed condition means what is stored wins (newer head, first record): done. */
@@ -197,13 +232,32 @@ export function createLedgerTable(client: DynamoDBClient, tableName: string, tim
   return ensureTable(client, tableName, LEDGER_TABLE_SCHEMA, timeoutMs);
 }
 
-const pkOf = (tenant: string): string => `TENANT#${tenant}`;
+const PK_PREFIX = 'TENANT#';
+const pkOf = (tenant: string): string => `${PK_PREFIX}${tenant}`;
 const batchSk = (first: number): string => `B#${String(first).padStart(16, '0')}`;
 const str = (v: unknown): string => String(v);
 /** Also accepts the SDK's `NumberValue` (clients built with `wrapNumbers`). */
 const num = (v: unknown): number => Number(String(v));
 /** Own copies, not views into an SDK buffer. */
 const bytesList = (v: unknown): Uint8Array[] => ((v ?? []) as Uint8Array[]).map((b) => new Uint8Array(b));
+
+/**
+ * The batch a ledger-table item holds, decoded as the store decodes it, or
+ * undefined for any other item (heads, idempotency records): for readers of
+ * the table's items outside the store, such as the DynamoDB Streams handler.
+ * `item` is in the document client's native form (`unmarshall`ed, binaries
+ * as Uint8Array).
+ *
+ * @example
+ * ```ts
+ * const batch = ledgerBatchOfItem(unmarshall(newImage)); // undefined for an H#/I# item
+ * ```
+ */
+export function ledgerBatchOfItem(item: Readonly<Record<string, unknown>>): LedgerBatch | undefined {
+  const { pk, sk } = item;
+  if (typeof pk !== 'string' || !pk.startsWith(PK_PREFIX) || typeof sk !== 'string' || !sk.startsWith(FIRST_BATCH_SK)) return undefined;
+  return toBatch(pk.slice(PK_PREFIX.length), item);
+}
 
 function toBatch(tenant: string, i: Item): LedgerBatch {
   return {

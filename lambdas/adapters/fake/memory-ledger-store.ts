@@ -1,11 +1,11 @@
 import { LedgerUnavailableError, PositionTakenError } from '../../ports/errors.js';
-import type { IdempotencyRecord, LedgerBatch, LedgerStore, RecordHead } from '../../ports/ledger-store.js';
-import { checkBatch, checkPosition } from '../ledger-batch-check.js';
+import type { IdempotencyRecord, IndexItems, IndexItemsOf, IndexLookup, LedgerBatch, LedgerStore, RecordHead } from '../../ports/ledger-store.js';
+import { checkBatch, checkIndexItems, checkPosition } from '../ledger-batch-check.js';
 
 /** A `LedgerStore` method name, for fault hooks. */
 export type LedgerStoreOperation = keyof LedgerStore;
 /** Operations that write, so "failed but persisted" means something. */
-export type LedgerStoreWrite = 'appendBatch' | 'putHead' | 'putIdempotency';
+export type LedgerStoreWrite = 'appendBatch' | 'putHead' | 'putIdempotency' | 'putIndex';
 
 type Fault = { kind: 'fail'; error: unknown } | { kind: 'persist' } | { kind: 'race'; winner: LedgerBatch } | { kind: 'crash' };
 
@@ -33,7 +33,7 @@ interface TenantLedger {
  *   `PositionTakenError` and `winner` is what is stored;
  * - `crashAfterBatchNext()`: the writer dies between its batch and its index
  *   items. The next `appendBatch` stores its batch and returns; from then on
- *   every `putHead` and `putIdempotency` of that tenant throws
+ *   every `putHead`, `putIdempotency` and `putIndex` of that tenant throws
  *   `LedgerUnavailableError` and writes nothing (the dead writer's puts never
  *   land) until the tenant's next `readTail`: every writer starts there, so
  *   the writer after it can roll the index items forward.
@@ -131,6 +131,30 @@ export class MemoryLedgerStore implements LedgerStore {
 
   async getIdempotency(tenant: string, key: string): Promise<IdempotencyRecord | undefined> {
     return this.#run('getIdempotency', () => copy(this.#tenant(tenant).idempotency.get(key)));
+  }
+
+  /** All of the items at once, with `putHead`'s and `putIdempotency`'s rules. */
+  async putIndex(items: IndexItemsOf): Promise<void> {
+    checkIndexItems(items);
+    this.#run('putIndex', () => {
+      const { heads, idempotency } = this.#live(items.tenant, 'putIndex');
+      for (const h of items.heads) if ((heads.get(h.recordId)?.revision ?? -Infinity) < h.revision) heads.set(h.recordId, structuredClone(h));
+      for (const r of items.idempotency) if (!idempotency.has(r.key)) idempotency.set(r.key, structuredClone(r));
+    });
+  }
+
+  async getIndex(tenant: string, lookup: IndexLookup): Promise<IndexItems> {
+    return this.#run('getIndex', () => {
+      const t = this.#tenant(tenant);
+      const found = <T>(ids: readonly string[], from: Map<string, T>) => new Map(ids.flatMap((id) => (from.has(id) ? [[id, structuredClone(from.get(id)!)] as const] : [])));
+      return { heads: found(lookup.recordIds, t.heads), idempotency: found(lookup.keys, t.idempotency) };
+    });
+  }
+
+  /** A snapshot of the tenants with a genesis batch. */
+  async *tenants(): AsyncGenerator<string> {
+    const snapshot = this.#run('tenants', () => [...this.#tenants].filter(([, t]) => t.batches[0]?.firstPosition === 0).map(([name]) => name));
+    yield* snapshot;
   }
 
   /**

@@ -15,7 +15,9 @@ export type HttpErrorCode =
   | 'AUTHENTICATION_UNAVAILABLE'
   | 'INSUFFICIENT_SCOPE'
   | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED';
+  | 'METHOD_NOT_ALLOWED'
+  | 'TOO_MANY_REQUESTS'
+  | 'REQUEST_BLOCKED';
 
 export class HttpError extends Error {
   readonly code: HttpErrorCode;
@@ -131,5 +133,19 @@ export class MethodNotAllowedError extends HttpError {
 export class NotImplementedError extends HttpError {
   constructor(operationId: string) {
     super('NOT_IMPLEMENTED', `${operationId} is not available on this server yet`);
+  }
+}
+
+/** The caller exceeded a rate limit (HTTP 429): on AWS, API Gateway's throttling answers it with this problem. */
+export class TooManyRequestsError extends HttpError {
+  constructor(message = 'too many requests; retry later, more slowly') {
+    super('TOO_MANY_REQUESTS', message);
+  }
+}
+
+/** The web application firewall refused the request (HTTP 403): on AWS, AWS WAF's block answers it with this problem. */
+export class RequestBlockedError extends HttpError {
+  constructor(message = 'the request was blocked by the web application firewall') {
+    super('REQUEST_BLOCKED', message);
   }
 }

@@ -49,6 +49,8 @@ export const PROBLEM_TYPES: Readonly<Record<ErrorCode, ProblemType>> = {
   NOT_FOUND: problem(404, 'not-found', 'Not found'),
   METHOD_NOT_ALLOWED: problem(405, 'method-not-allowed', 'Method not allowed'),
   NOT_IMPLEMENTED: problem(501, 'not-implemented', 'Not implemented yet'),
+  TOO_MANY_REQUESTS: problem(429, 'too-many-requests', 'Too many requests'), // API Gateway throttling (gateway response)
+  REQUEST_BLOCKED: problem(403, 'request-blocked', 'Request blocked'), // AWS WAF (gateway response)
   // services
   INVALID_INPUT: problem(400, 'invalid-input', 'Invalid request'),
   IDEMPOTENCY_CONFLICT: problem(422, 'idempotency-key-reused', 'Idempotency-Key reused with another request'),
@@ -72,6 +74,11 @@ export const PROBLEM_TYPES: Readonly<Record<ErrorCode, ProblemType>> = {
   OBJECT_IMMUTABLE: integrity,
   OBJECT_STORE_UNAVAILABLE: problem(503, 'object-store-unavailable', 'The log object store is unavailable'),
   CHANGE_CONFLICT: integrity,
+  PROJECTION_UNAVAILABLE: problem(503, 'projection-unavailable', 'The query database is unavailable'),
+  PROJECTION_BEHIND: problem(503, 'projection-behind', 'The projection has not reached the requested position yet'),
+  // the event archive's bus: raised on the change stream, never by a route today
+  EVENT_BUS_UNAVAILABLE: problem(503, 'event-bus-unavailable', 'The event bus is unavailable'),
+  EVENT_REJECTED: problem(500, 'internal-error', 'Internal server error'), // a deployment bug
   POSITION_TAKEN: busy, // the service retries lost races; one escaping is the same condition
   LEDGER_UNAVAILABLE: problem(503, 'ledger-unavailable', 'The ledger store is unavailable'),
   KEY_SERVICE_UNAVAILABLE: problem(503, 'key-service-unavailable', 'The key service is unavailable'),

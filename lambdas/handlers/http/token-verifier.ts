@@ -8,7 +8,15 @@
  * `UnauthorizedError` for a token it refuses (bad signature, expired, wrong
  * issuer/audience/client, malformed claims) and with
  * `AuthenticationUnavailableError` when the issuer's keys cannot be fetched.
+ *
+ * Both remember the tokens they accepted, by their full text (signature
+ * included, so no other string matches), for `cacheTtlMs` and never past
+ * the token's `exp`: a client sending the same token with every request pays
+ * for one signature check per minute, not per request. Refusals are never
+ * remembered. A token verified once stays accepted for up to the TTL even if
+ * the issuer drops its key meanwhile (the JWKS itself is cached for longer).
  */
+import { LRUCache } from 'lru-cache';
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type CryptoKey, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
 import { z } from 'zod';
 import { AuthenticationUnavailableError, UnauthorizedError } from './http-errors.js';
@@ -27,6 +35,10 @@ export interface TokenVerifierOptions {
   readonly algorithms?: readonly string[];
   /** Clock skew tolerated on `exp`/`nbf`, seconds (default 5). */
   readonly clockToleranceSeconds?: number;
+  /** How long an accepted token is remembered, ms, never past its `exp` (default 60 000; 0: verify every time). */
+  readonly cacheTtlMs?: number;
+  /** Accepted tokens remembered at most (default 10 000, least recently used dropped first). */
+  readonly cacheEntries?: number;
 }
 
 const TEXT = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
@@ -47,8 +59,30 @@ function checkOptions(name: string, options: TokenVerifierOptions): void {
   }
 }
 
-function verifierFor(key: KeyObject | CryptoKey | Uint8Array | JWTVerifyGetKey, options: TokenVerifierOptions, algorithms: readonly string[], remote: boolean): TokenVerifier {
+/** A verified token's principal and its `exp` in epoch ms. */
+type Verified = { readonly principal: Principal; readonly expiresAt: number };
+
+/** Remembers accepted tokens (see the module doc); refusals pass through and are never remembered. */
+function remembering(verify: (token: string) => Promise<Verified>, options: TokenVerifierOptions): TokenVerifier {
+  const ttl = options.cacheTtlMs ?? 60_000;
+  const max = options.cacheEntries ?? 10_000;
+  if (!(Number.isFinite(ttl) && ttl >= 0) || !(Number.isSafeInteger(max) && max >= 1)) {
+    throw new RangeError('cacheTtlMs must be ≥ 0 and cacheEntries a whole number ≥ 1');
+  }
+  const accepted = new LRUCache<string, { principal: Principal; until: number }>({ max });
   return async (token) => {
+    const known = accepted.get(token);
+    if (known !== undefined && Date.now() < known.until) return known.principal;
+    const { principal, expiresAt } = await verify(token);
+    const until = Math.min(Date.now() + ttl, expiresAt);
+    if (until > Date.now()) accepted.set(token, { principal, until });
+    else accepted.delete(token);
+    return principal;
+  };
+}
+
+function verifierFor(key: KeyObject | CryptoKey | Uint8Array | JWTVerifyGetKey, options: TokenVerifierOptions, algorithms: readonly string[], remote: boolean): TokenVerifier {
+  return remembering(async (token) => {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, key as KeyObject, {
@@ -71,8 +105,13 @@ function verifierFor(key: KeyObject | CryptoKey | Uint8Array | JWTVerifyGetKey, 
     if (options.clientId !== undefined && claims.data.client_id !== options.clientId) {
       throw new UnauthorizedError('the bearer token was issued to another client', { invalidToken: true });
     }
-    return { subject: claims.data.sub, tenants: claims.data.tenants, scopes: claims.data.scope.split(' ').filter((s) => s !== '') };
-  };
+    const principal: Principal = Object.freeze({
+      subject: claims.data.sub,
+      tenants: Object.freeze(claims.data.tenants),
+      scopes: Object.freeze(claims.data.scope.split(' ').filter((s) => s !== '')),
+    });
+    return { principal, expiresAt: (payload.exp ?? 0) * 1000 };
+  }, options);
 }
 
 /**

@@ -13,12 +13,14 @@
  *   ledger wherever it holds a position, hold no position the ledger lacks,
  *   and have no holes below its newest position.
  */
+import { toHex } from '../../core/bytes.js';
 import { parseCheckpoint } from '../../core/checkpoint.js';
 import { decodeEntry, formatTimestamp } from '../../core/ledger-entry.js';
-import { hashLeafHex } from '../../core/rfc9162-hasher.js';
+import { hashLeafHex, sha256 } from '../../core/rfc9162-hasher.js';
 import { unverifiedNoteText } from '../../core/signed-note.js';
 import type { ChangeCopy } from '../../ports/change-stream.js';
 import type { LedgerBatch, LedgerStore } from '../../ports/ledger-store.js';
+import type { ReportSink } from '../../ports/report-sink.js';
 import type { RestoredCopy, RestoreTarget } from '../../ports/restore-target.js';
 import { combineRun } from './finish-step.js';
 import { planRun, type PlanDeps } from './plan-step.js';
@@ -184,4 +186,44 @@ function timestampOf(batch: LedgerBatch, index: number): string {
 
 function checkpointSize(note: string): number {
   return parseCheckpoint(unverifiedNoteText(note)).size;
+}
+
+/** What recording a drill needs: the report sink and the ledger's SYSTEM appends. */
+export interface DrillRecordDeps {
+  readonly reports: Pick<ReportSink, 'writeReport'>;
+  readonly appendSystem: FinishDeps['appendSystem'];
+  readonly clock?: () => Date;
+}
+
+/**
+ * Writes each tenant's drill report (its RTO/RPO per target, and every
+ * finding that concerns it or all tenants) and appends a `drill` SYSTEM
+ * entry with the report's SHA-256, as verification runs do.
+ *
+ * @example
+ * const recorded = await recordDrill(deps, await runDrill(...), ['acme']);
+ */
+export async function recordDrill(deps: DrillRecordDeps, targets: readonly DrillTargetReport[], tenants: readonly string[]): Promise<Array<{ tenant: string; reportLocation: string; reportSha256: string; systemPosition: number }>> {
+  const at = (deps.clock ?? (() => new Date()))().toISOString();
+  const runId = `drill-${at.replace(/[-:.]/g, '')}`;
+  const recorded = [];
+  for (const tenant of tenants) {
+    const mine = targets.map((t) => ({
+      target: t.target,
+      rtoMs: t.rtoMs,
+      restoredTo: t.restoredTo,
+      ...(t.tenants[tenant] ?? { recovered: null, acknowledged: null }),
+      findings: t.findings.filter((f) => !('tenant' in f) || f.tenant === tenant),
+    }));
+    const ok = mine.every((t) => t.findings.length === 0 && t.recovered !== null);
+    const report = { format: 'govledger.drill-report/v1', runId, tenant, at, ok, targets: mine };
+    const json = new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`);
+    const reportSha256 = toHex(sha256(json));
+    const summary = [`${tenant}: drill ${ok ? 'OK' : 'FAILED'} (${runId})`, ...mine.map((t) => `  ${t.target}: RTO ${(t.rtoMs / 1000).toFixed(1)} s, recovered ${t.recovered ?? '-'} of ${t.acknowledged ?? '-'} acknowledged, ${t.findings.length} finding(s)`)].join('\n');
+    const reportLocation = await deps.reports.writeReport(tenant, runId, json, `${summary}\n`);
+    const details = { runId, ok, reportSha256, reportLocation, targets: mine.map((t) => `${t.target}:${t.recovered ?? '-'}/${t.acknowledged ?? '-'}:${t.rtoMs}ms`).join(' ') };
+    const { position } = await deps.appendSystem(tenant, { kind: 'drill', details }, 'system:drill');
+    recorded.push({ tenant, reportLocation, reportSha256, systemPosition: position });
+  }
+  return recorded;
 }
