@@ -1,0 +1,96 @@
+/**
+ * The contract between the CDK stacks and the Lambda entries: which resources
+ * a function may use and the environment variables that name them. The stack
+ * sets exactly the variables of the resources a function declares (and grants
+ * exactly those resources); the entry reads them at cold start with `readEnv`,
+ * which validates them with zod and names every missing or malformed variable
+ * at once. Pure: no AWS SDK, no CDK, so both sides import it.
+ */
+import { z } from 'zod';
+import { isValidKeyName } from '../../core/signed-note.js';
+
+const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name');
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+const logPrefix = z.string().refine((p) => !p.endsWith('/') && isValidKeyName(`${p}/t`), 'a checkpoint origin prefix (no spaces or "+", no trailing "/")');
+const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, 'an https URL');
+const clusterId = z.string().regex(/^cluster-[a-z0-9]+$/, 'a CloudHSM cluster id (cluster-…)');
+const name = z.string().regex(/^[A-Za-z0-9_.\/-]{1,256}$/, 'a name of letters, digits and _ . / -');
+const port = z.string().regex(/^\d{2,5}$/, 'a TCP port').transform(Number);
+
+/**
+ * Each resource a function can use: its config fields, the variable holding
+ * each, and the field's schema. `optional` fields may be unset or empty.
+ */
+export const RESOURCES = {
+  ledgerTable: { ledgerTable: { env: 'GOVLEDGER_LEDGER_TABLE', schema: tableName } },
+  keyTable: { keyTable: { env: 'GOVLEDGER_KEY_TABLE', schema: tableName } },
+  logBucket: { logBucket: { env: 'GOVLEDGER_LOG_BUCKET', schema: bucketName } },
+  masterKey: { masterKeyArn: { env: 'GOVLEDGER_MASTER_KEY_ARN', schema: kmsKeyArn } },
+  signingKey: {
+    signingKeyArn: { env: 'GOVLEDGER_SIGNING_KEY_ARN', schema: kmsKeyArn },
+    logPrefix: { env: 'GOVLEDGER_LOG_PREFIX', schema: logPrefix },
+  },
+  tokens: {
+    tokenIssuer: { env: 'GOVLEDGER_TOKEN_ISSUER', schema: httpsUrl },
+    tokenClientId: { env: 'GOVLEDGER_TOKEN_CLIENT_ID', schema: z.string().regex(/^[A-Za-z0-9]{1,128}$/, 'a Cognito app client id') },
+  },
+  cloudHsm: { cloudHsmClusterId: { env: 'GOVLEDGER_CLOUDHSM_CLUSTER_ID', schema: clusterId, optional: true } },
+  eventBus: { eventBusName: { env: 'GOVLEDGER_EVENT_BUS', schema: name } },
+  eventBucket: { eventBucket: { env: 'GOVLEDGER_EVENT_BUCKET', schema: bucketName } },
+  database: {
+    dbHost: { env: 'GOVLEDGER_DB_HOST', schema: z.string().regex(/^[a-z0-9.-]{1,253}$/, 'a host name') },
+    dbPort: { env: 'GOVLEDGER_DB_PORT', schema: port },
+    dbName: { env: 'GOVLEDGER_DB_NAME', schema: name },
+    dbUser: { env: 'GOVLEDGER_DB_USER', schema: name },
+  },
+} as const satisfies Record<string, Record<string, { env: string; schema: z.ZodType; optional?: boolean }>>;
+
+/** A resource a function can declare. */
+export type Resource = keyof typeof RESOURCES;
+
+type Fields<R extends Resource> = (typeof RESOURCES)[R];
+type Value<F> = F extends { schema: z.ZodType<infer T>; optional: true } ? T | undefined : F extends { schema: z.ZodType<infer T> } ? T : never;
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
+/** The validated configuration of the resources `R`. */
+export type EntryConfig<R extends Resource> = UnionToIntersection<{ [K in R]: { readonly [F in keyof Fields<K>]: Value<Fields<K>[F]> } }[R]>;
+
+/** Missing or malformed environment variables of a Lambda entry. */
+export class EntryConfigError extends Error {
+  readonly code = 'ENTRY_CONFIG_INVALID';
+  /** One line per variable: `NAME: what is wrong`. */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid Lambda environment (the stack and the entry disagree): ${problems.join('; ')}`);
+    this.name = 'EntryConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Reads and validates the variables of `resources`, reporting every problem at once.
+ *
+ * @example
+ * const config = readEnv(['ledgerTable', 'logBucket']);
+ * config.ledgerTable; // 'govledger-dev-ledger…'
+ */
+export function readEnv<R extends Resource>(resources: readonly R[], env: NodeJS.ProcessEnv = process.env): EntryConfig<R> {
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const resource of new Set(resources)) {
+    for (const [field, spec] of Object.entries(RESOURCES[resource]) as Array<[string, { env: string; schema: z.ZodType; optional?: boolean }]>) {
+      const raw = env[spec.env];
+      if ((raw === undefined || raw === '') && spec.optional) continue;
+      if (raw === undefined || raw === '') {
+        problems.push(`${spec.env}: not set (${resource})`);
+        continue;
+      }
+      const parsed = spec.schema.safeParse(raw);
+      if (parsed.success) config[field] = parsed.data;
+      else problems.push(`${spec.env}: ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)} is not ${parsed.error.issues[0]?.message ?? 'valid'}`);
+    }
+  }
+  if (problems.length > 0) throw new EntryConfigError(problems);
+  return config as EntryConfig<R>;
+}

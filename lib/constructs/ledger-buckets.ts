@@ -1,0 +1,96 @@
+/**
+ * The buckets (DESIGN §1): the transparency log (tiles, bundles, checkpoints)
+ * and the event store, both versioned with S3 Object Lock in compliance mode
+ * (no one, not even the account root, deletes or overwrites a locked version
+ * before its retention ends), TLS only, encrypted with the storage key, public
+ * access blocked, server access logs to a third bucket. Retained when the
+ * stack goes. Noncurrent versions (old checkpoints and partial tiles) expire
+ * once their lock has run out.
+ */
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** The two locked buckets. */
+export type LedgerBucketKind = 'log' | 'events';
+
+/**
+ * A locked bucket's name, `govledger-<env>-<kind>-<account>-<region>`: fixed,
+ * so the stateless stack names the bucket (and cdk-nag its object ARN) without
+ * a cross-stack export, and unique per account and region.
+ *
+ * @example
+ * ledgerBucketName(stack, 'dev', 'log'); // 'govledger-dev-log-123456789012-eu-west-1'
+ */
+export function ledgerBucketName(scope: Construct, envName: string, kind: LedgerBucketKind): string {
+  const stack = Stack.of(scope);
+  return `govledger-${envName}-${kind}-${stack.account}-${stack.region}`;
+}
+
+/** How cdk-nag prints a locked bucket's object ARN (`Resource::…/*` findings), pseudo parameters as `<AWS::…>`. */
+export function ledgerBucketObjectsFinding(scope: Construct, envName: string, kind: LedgerBucketKind): string {
+  const stack = Stack.of(scope);
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  return `Resource::arn:<AWS::Partition>:s3:::govledger-${envName}-${kind}-${account}-${region}/*`;
+}
+
+/** Names, the storage key and the retention periods. */
+export interface LedgerBucketsProps {
+  readonly envName: string;
+  readonly encryptionKey: IKey;
+  /** Object Lock default retention (compliance mode), days. */
+  readonly objectLockDays: number;
+  /** How long server access logs are kept, days. */
+  readonly accessLogDays: number;
+}
+
+/**
+ * @example
+ * const buckets = new LedgerBuckets(this, 'Buckets', { envName: 'dev', encryptionKey: keys.dataKey, objectLockDays: 365, accessLogDays: 365 });
+ */
+export class LedgerBuckets extends Construct {
+  /** Tiles, entry bundles and checkpoints: `<tenant>/tile/…`, `<tenant>/checkpoint`. */
+  readonly log: Bucket;
+  /** The readable copy of the event archive: `events/<tenant>/…`. */
+  readonly events: Bucket;
+  /** Server access logs of the two above. */
+  readonly accessLogs: Bucket;
+
+  constructor(scope: Construct, id: string, props: LedgerBucketsProps) {
+    super(scope, id);
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      encryption: BucketEncryption.S3_MANAGED, // S3 server access logging cannot deliver to SSE-KMS buckets
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(props.accessLogDays), noncurrentVersionExpiration: Duration.days(1) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log bucket of the log and event buckets; logging it to itself would loop',
+    });
+    const locked = (bucketId: string, kind: LedgerBucketKind, logPrefix: string) =>
+      new Bucket(this, bucketId, {
+        bucketName: ledgerBucketName(this, props.envName, kind),
+        versioned: true,
+        objectLockEnabled: true,
+        objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(props.objectLockDays)),
+        encryption: BucketEncryption.KMS,
+        encryptionKey: props.encryptionKey,
+        bucketKeyEnabled: true,
+        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        serverAccessLogsBucket: this.accessLogs,
+        serverAccessLogsPrefix: logPrefix,
+        lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(props.objectLockDays + 1), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    this.log = locked('LogBucket', 'log', 'log-bucket/');
+    this.events = locked('EventBucket', 'events', 'event-bucket/');
+  }
+}

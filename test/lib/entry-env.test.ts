@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { EntryConfigError, readEnv, RESOURCES } from '../../lambdas/entry/shared/env.js';
+
+const ARN = 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0000-4000-8000-000000000000';
+
+describe('readEnv', () => {
+  it('returns the typed configuration of the declared resources only', () => {
+    // Prepare
+    const env = { GOVLEDGER_LEDGER_TABLE: 'govledger-dev-ledger', GOVLEDGER_SIGNING_KEY_ARN: ARN, GOVLEDGER_LOG_PREFIX: 'ledger.example.com', GOVLEDGER_DB_PORT: '5432', GOVLEDGER_KEY_TABLE: 'ignored' };
+    // Act
+    const config = readEnv(['ledgerTable', 'signingKey'], env);
+    // Assess
+    expect(config).toEqual({ ledgerTable: 'govledger-dev-ledger', signingKeyArn: ARN, logPrefix: 'ledger.example.com' });
+  });
+
+  it('parses the database port as a number and leaves an unset optional value out', () => {
+    // Act
+    const config = readEnv(['database', 'cloudHsm'], { GOVLEDGER_DB_HOST: 'govledger-dev.proxy-abc.eu-west-1.rds.amazonaws.com', GOVLEDGER_DB_PORT: '5432', GOVLEDGER_DB_NAME: 'govledger', GOVLEDGER_DB_USER: 'govledger_reader', GOVLEDGER_CLOUDHSM_CLUSTER_ID: '' });
+    // Assess
+    expect(config).toEqual({ dbHost: 'govledger-dev.proxy-abc.eu-west-1.rds.amazonaws.com', dbPort: 5432, dbName: 'govledger', dbUser: 'govledger_reader' });
+  });
+
+  it('names every missing or malformed variable at once, with the resource it belongs to and what it must be', () => {
+    // Act
+    const read = () => readEnv(['ledgerTable', 'masterKey', 'tokens', 'signingKey'], {
+      GOVLEDGER_MASTER_KEY_ARN: 'alias/govledger-master',
+      GOVLEDGER_TOKEN_ISSUER: 'http://cognito-idp.eu-west-1.amazonaws.com/pool',
+      GOVLEDGER_TOKEN_CLIENT_ID: 'client1',
+      GOVLEDGER_SIGNING_KEY_ARN: ARN,
+      GOVLEDGER_LOG_PREFIX: 'ledger example',
+    });
+    // Assess
+    expect(read).toThrow(EntryConfigError);
+    try {
+      read();
+    } catch (error) {
+      expect((error as EntryConfigError).problems).toEqual([
+        'GOVLEDGER_LEDGER_TABLE: not set (ledgerTable)',
+        'GOVLEDGER_MASTER_KEY_ARN: "alias/govledger-master" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)',
+        'GOVLEDGER_TOKEN_ISSUER: "http://cognito-idp.eu-west-1.amazonaws.com/pool" is not an https URL',
+        'GOVLEDGER_LOG_PREFIX: "ledger example" is not a checkpoint origin prefix (no spaces or "+", no trailing "/")',
+      ]);
+    }
+  });
+});
+
+describe('RESOURCES', () => {
+  it('names every variable once, GOVLEDGER_-prefixed, so no two resources can collide', () => {
+    // Act
+    const names = Object.values(RESOURCES).flatMap((fields) => Object.values(fields).map((f: { env: string }) => f.env));
+    // Assess
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(/^GOVLEDGER_[A-Z_]+$/);
+  });
+});
