@@ -23,6 +23,12 @@ export type VerificationStepDeps = VerificationDeps & {
   /** Raises the run's result to operators (a CloudWatch metric with an alarm, SNS); called by finish and reportFailure. */
   readonly notify: (result: RunNotice) => Promise<void>;
   readonly segmentSize?: number;
+  /**
+   * When the master key lives in a CloudHSM custom key store: the cluster's
+   * health (`checkCloudHsmHealth`); a degraded cluster is raised to operators
+   * as a finding of the run, not a crash (DESIGN §4).
+   */
+  readonly keyStoreHealth?: () => Promise<{ readonly ok: boolean; readonly message: string }>;
 };
 
 /** What operators are told about one tenant's run. */
@@ -56,10 +62,12 @@ const partKey = (task: Pick<SegmentTask, 'tenant' | 'runId' | 'index'>): string 
  */
 export function verificationStepHandlers(deps: VerificationStepDeps) {
   return {
-    async listTenants(): Promise<{ tenants: string[] }> {
+    async listTenants(): Promise<{ tenants: string[]; keyStore: { ok: boolean; message: string } | null }> {
       const tenants: string[] = [];
       for await (const t of deps.tenants()) tenants.push(t);
-      return { tenants: tenants.sort() };
+      const keyStore = deps.keyStoreHealth ? await deps.keyStoreHealth().catch((error: unknown) => ({ ok: false, message: `the key store's health could not be read: ${(error as Error).message}` })) : null;
+      if (keyStore !== null && !keyStore.ok) await deps.notify({ tenant: null, runId: null, ok: false, findings: 1, reportLocation: null, error: `CloudHSM: ${keyStore.message}` });
+      return { tenants: tenants.sort(), keyStore };
     },
 
     plan(event: { tenant: string }): Promise<RunPlan> {

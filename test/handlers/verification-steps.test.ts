@@ -36,12 +36,27 @@ describe('the verification state machine tasks', () => {
     const notice = viaJson(await steps.finish({ plan, segments: refs.reverse() }));
     // Assess
     expect(tenants).toEqual(['acme']);
+    expect(notices).toHaveLength(1); // no key store configured: no CloudHSM notice
     expect(plan.segments.map((s) => [s.from, s.to, s.last])).toEqual([[0, 200, false], [200, 400, false], [400, 600, false], [600, 700, true]]);
     expect(notice).toEqual({ tenant: 'acme', runId: plan.runId, ok: true, findings: 0, reportLocation: expect.stringMatching(/\.json$/) });
     expect(notices).toEqual([notice]);
     const report = JSON.parse(await readFile(notice.reportLocation!, 'utf8'));
     expect(report.repairs).toEqual([{ copy: 'projection', from: 650, to: 651 }]);
     expect(world.copies[1]!.stored.get('acme')!.has(650)).toBe(true);
+  });
+
+  it('raises a degraded CloudHSM cluster behind the master key as a finding of the run, and goes on verifying', async () => {
+    // Prepare
+    const { world, notices } = await setup(10);
+    const steps = verificationStepHandlers({
+      ...world.deps, parts: new MemoryObjectStore(), tenants: async function* () { yield 'acme'; }, notify: async (n) => void notices.push(n),
+      keyStoreHealth: async () => ({ ok: false, message: 'cluster-abc has 1 active HSM, fewer than 2' }),
+    });
+    // Act
+    const listed = await steps.listTenants();
+    // Assess
+    expect(listed).toEqual({ tenants: ['acme'], keyStore: { ok: false, message: 'cluster-abc has 1 active HSM, fewer than 2' } });
+    expect(notices).toEqual([{ tenant: null, runId: null, ok: false, findings: 1, reportLocation: null, error: 'CloudHSM: cluster-abc has 1 active HSM, fewer than 2' }]);
   });
 
   it('finish refuses to report a run whose segment outcomes did not all arrive', async () => {
