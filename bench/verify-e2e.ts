@@ -1,0 +1,109 @@
+/**
+ * `npm run bench -- verify-e2e`: the local nightly run end to end — full
+ * verification of one tenant's log read from the embedded DynamoDB engine,
+ * plus cross-verification of every position against the event archive (S3
+ * engine) and the projection (embedded PostgreSQL) — against a baseline
+ * measured in the same run: raw SHA-256 of the same entry bytes, already in
+ * memory. `e2e_verify_ratio=` is the last line (issue 8's target ≥ 0.3), with
+ * peak RSS.
+ *
+ * The log is built through the real services (encrypted payloads, batches of
+ * 100 entries per request) and the copies are filled by the real change
+ * tailer. `BENCH_E2E_N` sets the size (default 20,000: the event archive
+ * keeps one S3 object per entry, and filling 10⁶ objects on s3rver takes far
+ * longer than the run being measured).
+ */
+import { hash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PostgresChangeCursors } from '../lambdas/adapters/postgres/postgres-change-cursors.js';
+import { Ed25519NoteVerifier } from '../lambdas/core/signed-note.js';
+import type { Logger } from '../lambdas/handlers/http/logger.js';
+import { startEngines } from '../lambdas/local/engines.js';
+import { wireLocalServices } from '../lambdas/local/local-services.js';
+import { ChangeTailer } from '../lambdas/services/change-tailer.js';
+import { LogPublisher } from '../lambdas/services/log-publisher.js';
+import { requestHash } from '../lambdas/services/ledger-service.js';
+import { runVerification } from '../lambdas/services/verification/run-verification.js';
+import { recordResults } from './results.js';
+
+const N = Number(process.env.BENCH_E2E_N ?? 20_000);
+const TENANT = 'bench';
+const quiet: Logger = { warn: () => undefined, error: () => undefined };
+
+const dir = await mkdtemp(join(tmpdir(), 'govledger-e2e-'));
+const engines = await startEngines(dir, { env: {}, postgres: true });
+try {
+  const clients = { dynamodb: engines.dynamodb.client, s3: engines.s3.client, tables: engines.tables, bucket: engines.bucket, postgres: engines.postgres!.logins };
+  const services = await wireLocalServices(dir, clients, { GOVLEDGER_LOG_PREFIX: 'govledger.bench' }, quiet);
+  try {
+    // Build: N entries through the ledger service, ~1 KiB payloads, 100 per request.
+    let t = performance.now();
+    const payload = { text: 'x'.repeat(900) };
+    for (let i = 0; i < N; i += 100) {
+      const records = Array.from({ length: Math.min(100, N - i) }, (_, k) => ({ stream: 'evidence', recordId: `r-${i + k}`, payload: { ...payload, n: i + k } }));
+      const body = JSON.stringify({ records });
+      await services.ledger.append({ tenant: TENANT, idempotencyKey: `k-${i}`, requestHash: requestHash(body), actor: 'bench', correlationId: `c-${i}`, records });
+    }
+    const built = performance.now() - t;
+    t = performance.now();
+    const tailer = new ChangeTailer(services.ledgerStore, services.copies, new PostgresChangeCursors(services.databases.projector), { onError: (_t, e) => console.error(String(e)) });
+    await tailer.start();
+    await tailer.catchUp(TENANT);
+    await tailer.stop();
+    const copied = performance.now() - t;
+    await new LogPublisher(services.ledgerStore, services.objects, services.signing, { logPrefix: services.logPrefix }).publish(TENANT);
+
+    // Baseline: the same entry bytes, in memory, hashed once each.
+    const bytes: Uint8Array[] = [];
+    for await (const batch of services.ledgerStore.readBatches(TENANT, 0)) bytes.push(...batch.entries);
+    let baseline = Infinity;
+    for (let round = 0; round < 3; round++) {
+      const s = performance.now();
+      for (const b of bytes) hash('sha256', b, 'hex');
+      baseline = Math.min(baseline, performance.now() - s);
+    }
+    const totalBytes = bytes.reduce((n, b) => n + b.length, 0);
+    bytes.length = 0;
+
+    // The run: plan → segments (ledger + both copies) → finish (report + SYSTEM entry).
+    const rssBefore = process.memoryUsage().rss;
+    t = performance.now();
+    const [outcome] = await runVerification(
+      {
+        ledger: services.ledgerStore, objects: services.objects, reports: services.reports, logPrefix: services.logPrefix, copies: services.copies,
+        verifierFor: (origin) => new Ed25519NoteVerifier(services.signing.verifierKeyFor(origin)),
+        appendSystem: (tenant, system, actor) => services.ledger.appendSystem(tenant, system, actor),
+      },
+      [TENANT],
+    );
+    const verified = performance.now() - t;
+    // Where the time goes: the ledger alone, then each copy's read-back alone.
+    const parts: string[] = [];
+    for (const copy of [undefined, ...services.copies]) {
+      const s = performance.now();
+      if (copy === undefined) for await (const _batch of services.ledgerStore.readBatches(TENANT, 0)) void _batch;
+      else await copy.leafHashes(TENANT, 0, Number.MAX_SAFE_INTEGER);
+      parts.push(`${copy?.name ?? 'ledger read'} ${(performance.now() - s).toFixed(0)} ms`);
+    }
+    const peak = process.resourceUsage().maxRSS * 1024;
+    if (!outcome!.report.ok) throw new Error(`the benchmark's own log did not verify: ${JSON.stringify(outcome!.report.findings.slice(0, 3))}`);
+    const rate = (ms: number) => Math.round((N / ms) * 1000);
+    const lines = [
+      `entries: ${N} × ~${Math.round(totalBytes / N)} B (canonical, encrypted payloads), one tenant; built in ${(built / 1000).toFixed(1)} s, copied to the archive and projection in ${(copied / 1000).toFixed(1)} s`,
+      `baseline  ${baseline.toFixed(0).padStart(7)} ms  ${rate(baseline)} entries/s  (raw SHA-256 of the same bytes in memory, best of 3)`,
+      `e2e run   ${verified.toFixed(0).padStart(7)} ms  ${rate(verified)} entries/s  (ledger read from dynalite + verify + archive and projection compared position by position + report)`,
+      `copies compared: ${Object.entries(outcome!.report.copies).map(([name, c]) => `${name} ${c.checked}`).join(', ')}; reading alone: ${parts.join(', ')}`,
+      `peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (RSS when the run started: ${(rssBefore / 2 ** 20).toFixed(0)} MiB)`,
+      `e2e_verify_ratio=${(baseline / verified).toFixed(4)}`,
+    ];
+    for (const line of lines) console.log(line);
+    if (process.env.BENCH_RECORD !== '0') recordResults('verify-e2e', `BENCH_E2E_N=${N} npm run bench -- verify-e2e`, lines);
+  } finally {
+    await services.close();
+  }
+} finally {
+  await engines.stop();
+  await rm(dir, { recursive: true, force: true });
+}
