@@ -15,6 +15,7 @@ import { LedgerIdentity } from './constructs/ledger-identity.js';
 import { LedgerKeys } from './constructs/ledger-keys.js';
 import { LedgerTables } from './constructs/ledger-tables.js';
 import { ProjectionDatabase } from './constructs/projection-database.js';
+import { ProjectionProvisioner } from './constructs/projection-provisioner.js';
 
 /** The validated configuration (lib/config.ts). */
 export interface StatefulStackProps extends StackProps {
@@ -32,6 +33,8 @@ export class StatefulStack extends Stack {
   readonly tables: LedgerTables;
   readonly buckets: LedgerBuckets;
   readonly database: ProjectionDatabase;
+  /** Migrates the projection and lets its roles log in with IAM, at every deployment. */
+  readonly databaseProvisioning: ProjectionProvisioner;
   readonly identity: LedgerIdentity;
   /** The event archive's bus; its archive keeps every event for replay. */
   readonly eventBus: EventBus;
@@ -52,6 +55,7 @@ export class StatefulStack extends Stack {
       minCapacity: config.dbMinCapacity,
       maxCapacity: config.dbMaxCapacity,
     });
+    this.databaseProvisioning = new ProjectionProvisioner(this, 'DatabaseProvisioning', { envName: config.envName, database: this.database, secretKey: this.keys.dataKey, logRetention });
     this.identity = new LedgerIdentity(this, 'Identity', { envName: config.envName, logRetention });
     this.eventBus = new EventBus(this, 'LedgerBus', { eventBusName: `govledger-${config.envName}-ledger`, description: 'govledger ledger entries, one event per entry (DESIGN §1)' });
     this.eventBus.applyRemovalPolicy(RemovalPolicy.RETAIN);

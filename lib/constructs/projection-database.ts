@@ -39,7 +39,7 @@ import {
 import { Construct } from 'constructs';
 import { PROJECTION_ROLES } from '../../lambdas/adapters/postgres/postgres-migrations.js';
 
-/** The roles functions connect as: the projection's own (its migrations create them; on AWS they also need LOGIN and `GRANT rds_iam`). */
+/** The roles functions connect as: the projection's own (its migrations create them; `ProjectionProvisioner` grants them LOGIN and `rds_iam` at every deployment). */
 export const DATABASE_USERS = PROJECTION_ROLES;
 /** The database the projection lives in (`GOVLEDGER_DB_NAME`). */
 export const DATABASE_NAME = 'govledger';
@@ -74,8 +74,9 @@ export class ProjectionDatabase extends Construct {
   readonly clientSecurityGroup: SecurityGroup;
   /**
    * Database administration (migrations, role grants) joins this group: it
-   * reaches the cluster itself as the admin user with the rotated secret. No
-   * member by default (see docs/deploy.md, "The projection's database roles").
+   * reaches the cluster itself as the admin user with the rotated secret. Its
+   * member is the projection provisioner's function (`ProjectionProvisioner`);
+   * an operator's host may join it for manual work (docs/deploy.md).
    */
   readonly adminSecurityGroup: SecurityGroup;
 

@@ -19,9 +19,12 @@ import { METAFILE_CONTEXT } from '../../lib/bundling/lambda-code.js';
 import { DEFAULT_BUNDLE_BUDGET, FUNCTIONS, type Access, type FunctionSpec } from '../../lib/functions.js';
 import { BASE_CONTEXT } from './app-fixture.js';
 
-/** The trigger of the stateful stack, next to the stateless functions. */
+/** The functions of the stateful stack (the pool's trigger, the projection provisioner), next to the stateless ones. */
 const PRE_TOKEN: FunctionSpec = { name: 'cognito-pre-token', entry: 'cognito-pre-token.ts', description: '', uses: {} };
-const SPECS = [...FUNCTIONS, PRE_TOKEN];
+const PROVISIONER: FunctionSpec = { name: 'provision-projection', entry: 'provision-projection.ts', description: '', uses: {} };
+const SPECS = [...FUNCTIONS, PRE_TOKEN, PROVISIONER];
+/** SDK clients of functions that are not `FunctionSpec`s, so have no `uses` to derive them from. */
+const OWN_CLIENTS: Record<string, readonly string[]> = { 'provision-projection': ['@aws-sdk/client-secrets-manager'] };
 
 /** The SDK client each resource needs. */
 const CLIENT_OF: Record<keyof Access, string | undefined> = {
@@ -37,6 +40,7 @@ const FAKE: Record<string, string> = {
   GOVLEDGER_SIGNING_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/66666666-7777-4888-9999-000000000000',
   GOVLEDGER_TOKEN_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123', GOVLEDGER_TOKEN_CLIENT_ID: 'app1client',
   GOVLEDGER_EVENT_BUS: 'govledger-test-ledger', GOVLEDGER_DB_HOST: 'govledger-test.proxy-abc123.eu-west-1.rds.amazonaws.com',
+  GOVLEDGER_DB_ADMIN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:DatabaseClusterSecret-AbCdEf',
 };
 const PSEUDO: Record<string, string> = { 'AWS::AccountId': '123456789012', 'AWS::Region': 'eu-west-1', 'AWS::Partition': 'aws' };
 
@@ -151,7 +155,7 @@ describe('Lambda bundles', () => {
   it.each(SPECS.map((s) => s.name))('%s: holds exactly the AWS SDK clients its resources need', (name) => {
     // Prepare
     const bundle = bundles.get(name)!;
-    const expected = new Set((Object.keys(bundle.spec.uses) as Array<keyof Access>).map((r) => CLIENT_OF[r]).filter((c): c is string => c !== undefined));
+    const expected = new Set([...(Object.keys(bundle.spec.uses) as Array<keyof Access>).map((r) => CLIENT_OF[r]).filter((c): c is string => c !== undefined), ...(OWN_CLIENTS[name] ?? [])]);
     // Act
     const { ours, all } = clients(bundle);
     // Assess
@@ -191,6 +195,17 @@ describe('Lambda bundles', () => {
     const [{ result }] = load([{ bundle: bundles.get('cognito-pre-token')!, invoke: { event, context: { awsRequestId: 'r-2', functionName: 'govledger-test-cognito-pre-token' } } }]) as [Loaded];
     // Assess
     expect(result?.response).toEqual({ claimsAndScopeOverrideDetails: { accessTokenGeneration: { claimsToAddOrOverride: { tenants: ['acme'] }, scopesToAdd: ['govledger/records:read'] } } });
+  });
+
+  it('runs the bundled projection provisioner: a Delete answers CloudFormation and touches nothing (no secret read, no connection)', () => {
+    // Prepare
+    const event = { RequestType: 'Delete', PhysicalResourceId: 'govledger-projection', ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:f' }, ServiceToken: '', ResponseURL: '', StackId: '', RequestId: 'r-3', LogicalResourceId: 'DatabaseProvisioning', ResourceType: 'Custom::GovledgerProjectionDatabase' };
+    const bundle = bundles.get('provision-projection')!;
+    // Act (its log line silenced: the loader's stdout carries one JSON result per line)
+    const [{ result, error }] = load([{ bundle, env: { ...bundle.environment, POWERTOOLS_LOG_LEVEL: 'SILENT' }, invoke: { event, context: { awsRequestId: 'r-3', functionName: 'govledger-test-provision-projection' } } }]) as [Loaded];
+    // Assess
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ PhysicalResourceId: 'govledger-projection' });
   });
 
   it('fails the cold start with every wrong variable named when the environment is wrong', () => {

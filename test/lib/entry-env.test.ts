@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EntryConfigError, readEnv, RESOURCES } from '../../lambdas/entry/shared/env.js';
+import { EntryConfigError, PROVISIONER_VARIABLES, readEnv, readProvisionerEnv, RESOURCES } from '../../lambdas/entry/shared/env.js';
 
 const ARN = 'arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0000-4000-8000-000000000000';
 
@@ -51,5 +51,37 @@ describe('RESOURCES', () => {
     // Assess
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^GOVLEDGER_[A-Z_]+$/);
+  });
+});
+
+describe('readProvisionerEnv', () => {
+  const ENV = {
+    GOVLEDGER_DB_HOST: 'govledger-dev.cluster-abc.eu-west-1.rds.amazonaws.com',
+    GOVLEDGER_DB_PORT: '5433',
+    GOVLEDGER_DB_NAME: 'govledger',
+    GOVLEDGER_DB_ADMIN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:DatabaseClusterSecret-AbCdEf',
+  };
+
+  it('returns the writer endpoint, port, database and admin secret of the projection provisioner', () => {
+    // Act
+    const config = readProvisionerEnv(ENV);
+    // Assess
+    expect(config).toEqual({ dbHost: ENV.GOVLEDGER_DB_HOST, dbPort: 5433, dbName: 'govledger', adminSecretArn: ENV.GOVLEDGER_DB_ADMIN_SECRET_ARN });
+  });
+
+  it('names every missing or malformed variable at once', () => {
+    // Act
+    const read = () => readProvisionerEnv({ ...ENV, GOVLEDGER_DB_HOST: '', GOVLEDGER_DB_ADMIN_SECRET_ARN: 'DatabaseClusterSecret' });
+    // Assess
+    expect(read).toThrow(EntryConfigError);
+    expect(() => read()).toThrow(expect.objectContaining({
+      problems: ['GOVLEDGER_DB_HOST: not set (provisioner)', 'GOVLEDGER_DB_ADMIN_SECRET_ARN: "DatabaseClusterSecret" is not a Secrets Manager secret ARN'],
+    }));
+  });
+
+  it('shares the database variables\' names with the functions\' contract, and adds only GOVLEDGER_-prefixed ones', () => {
+    // Assess
+    expect([PROVISIONER_VARIABLES.dbHost, PROVISIONER_VARIABLES.dbPort, PROVISIONER_VARIABLES.dbName]).toEqual([RESOURCES.database.dbHost, RESOURCES.database.dbPort, RESOURCES.database.dbName]);
+    for (const field of Object.values(PROVISIONER_VARIABLES)) expect(field.env).toMatch(/^GOVLEDGER_[A-Z_]+$/);
   });
 });

@@ -19,7 +19,7 @@ function label(value: unknown): string {
   if (/Logs[0-9A-F]{8}"/.test(json)) return 'own log group';
   if (/Dlq[0-9A-F]{8}"/.test(json)) return 'dlq';
   for (const [pattern, name] of [[/LedgerTable\w*StreamArn/, 'ledger stream'], [/LedgerTable\w*Arn/, 'ledger table'], [/KeyTable\w*Arn/, 'key table'], [/DataKey/, 'data key'],
-    [/MasterKey/, 'master key'], [/SigningKey/, 'signing key'], [/LedgerBus/, 'event bus']] as const) if (pattern.test(json)) return name;
+    [/MasterKey/, 'master key'], [/SigningKey/, 'signing key'], [/LedgerBus/, 'event bus'], [/ClusterSecretAttachment/, 'admin secret']] as const) if (pattern.test(json)) return name;
   const bucket = /:s3:::govledger-test-(log|events)-~-~(\/\*)?$/.exec(text);
   if (bucket) return `${bucket[1]} bucket${bucket[2] ?? ''}`;
   const user = /:rds-db:~:~:dbuser:~\/(govledger_\w+)$/.exec(text);

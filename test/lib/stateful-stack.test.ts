@@ -4,7 +4,11 @@ import { KEY_TABLE_SCHEMA } from '../../lambdas/adapters/aws/dynamo-key-store.js
 import { LEDGER_TABLE_SCHEMA } from '../../lambdas/adapters/aws/dynamo-ledger-store.js';
 import { PROJECTION_ROLES } from '../../lambdas/adapters/postgres/postgres-migrations.js';
 import { RESOURCE_SERVER_ID, SCOPES } from '../../lambdas/entry/shared/cognito.js';
+import { PROVISIONER_VARIABLES } from '../../lambdas/entry/shared/env.js';
+import { migrationsHash } from '../../lambdas/handlers/provision-projection.js';
+import { PROVISIONER_RESOURCE_TYPE } from '../../lib/constructs/projection-provisioner.js';
 import { acknowledgments, resourceNamed, synthesizeApp, type SynthesizedApp } from './app-fixture.js';
+import { grantsOf } from './role-grants.js';
 
 let synthesized: SynthesizedApp;
 beforeAll(() => {
@@ -134,6 +138,81 @@ describe('StatefulStack: database', () => {
   });
 });
 
+describe('StatefulStack: projection provisioning (custom resource)', () => {
+  const provisioner = () => resourceNamed(template(), 'AWS::Lambda::Function', 'DatabaseProvisioningProvisionerFunction');
+
+  it('provisions the database at every deployment: after the whole cluster, again when the migrations change, retained on delete', () => {
+    // Act
+    const [, resource] = resourceNamed(template(), PROVISIONER_RESOURCE_TYPE, 'DatabaseProvisioning');
+    const [clusterId] = resourceNamed(template(), 'AWS::RDS::DBCluster', 'DatabaseCluster');
+    const [writerId] = resourceNamed(template(), 'AWS::RDS::DBInstance', 'DatabaseClusterWriter');
+    const [secretId] = resourceNamed(template(), 'AWS::SecretsManager::SecretTargetAttachment', 'DatabaseClusterSecretAttachment');
+    const [rotationId] = resourceNamed(template(), 'AWS::SecretsManager::RotationSchedule', 'DatabaseCluster');
+    const full = resource as unknown as { Properties: Record<string, unknown>; DependsOn: string[]; DeletionPolicy: string };
+    // Assess
+    expect(full.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseProvisioningProviderframeworkonEvent/), 'Arn'] },
+      MigrationsHash: migrationsHash(),
+      Roles: Object.values(PROJECTION_ROLES).join(','),
+      Endpoint: { 'Fn::GetAtt': [clusterId, 'Endpoint.Address'] },
+    });
+    expect(full.DependsOn).toEqual(expect.arrayContaining([clusterId, writerId, secretId, rotationId]));
+    expect(full.DeletionPolicy).toBe('Retain');
+  });
+
+  it('runs its function (nodejs22.x, arm64) in the isolated subnets with the db-admin group, against the writer endpoint, with the Amazon RDS CAs', () => {
+    // Act
+    const [, fn] = provisioner();
+    const [adminGroupId] = resourceNamed(template(), 'AWS::EC2::SecurityGroup', 'DatabaseAdminSecurityGroup');
+    const [clusterId] = resourceNamed(template(), 'AWS::RDS::DBCluster', 'DatabaseCluster');
+    const [secretId] = resourceNamed(template(), 'AWS::SecretsManager::SecretTargetAttachment', 'DatabaseClusterSecretAttachment');
+    // Assess
+    expect(fn.Properties).toMatchObject({ FunctionName: 'govledger-test-provision-projection', Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+    const vpc = fn.Properties.VpcConfig as { SecurityGroupIds: unknown[]; SubnetIds: unknown[] };
+    expect(vpc.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [adminGroupId, 'GroupId'] }]);
+    expect(JSON.stringify(vpc.SubnetIds)).toMatch(/isolatedSubnet1.*isolatedSubnet2/);
+    expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      [PROVISIONER_VARIABLES.dbHost.env]: { 'Fn::GetAtt': [clusterId, 'Endpoint.Address'] },
+      [PROVISIONER_VARIABLES.dbPort.env]: '5433',
+      [PROVISIONER_VARIABLES.dbName.env]: 'govledger',
+      [PROVISIONER_VARIABLES.adminSecretArn.env]: { Ref: secretId },
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    });
+    template().hasResourceProperties('AWS::EC2::SecurityGroupIngress', { IpProtocol: 'tcp', FromPort: 5433, ToPort: 5433, SourceSecurityGroupId: { 'Fn::GetAtt': [adminGroupId, 'GroupId'] } });
+  });
+
+  it('lets its function read the admin secret (decrypting it through Secrets Manager only), nothing else', () => {
+    // Prepare
+    const [secretId] = resourceNamed(template(), 'AWS::SecretsManager::SecretTargetAttachment', 'DatabaseClusterSecretAttachment');
+    const eni = ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'].sort();
+    const decrypt = { StringEquals: { 'kms:ViaService': 'secretsmanager', 'kms:EncryptionContext:SecretARN': { Ref: secretId } } };
+    // Act
+    const grants = grantsOf(template(), 'database-provisioning-provisioner');
+    // Assess
+    expect(grants).toEqual([
+      { actions: eni, resource: '*' },
+      { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resource: '*' },
+      { actions: ['secretsmanager:GetSecretValue'], resource: 'admin secret' },
+      { actions: ['kms:Decrypt'], resource: 'data key', condition: JSON.stringify(decrypt) },
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: 'own log group' },
+    ].sort((a, b) => `${a.resource}${a.actions}`.localeCompare(`${b.resource}${b.actions}`)));
+  });
+
+  it('lets the provider framework invoke the provisioner function and nothing else', () => {
+    // Prepare
+    const [fnId] = provisioner();
+    // Act
+    const [, policy] = resourceNamed(template(), 'AWS::IAM::Policy', 'DatabaseProvisioningProviderframeworkonEventServiceRoleDefaultPolicy');
+    // Assess
+    const statements = (policy.Properties.PolicyDocument as { Statement: Array<{ Action: string; Resource: unknown }> }).Statement;
+    const arn = { 'Fn::GetAtt': [fnId, 'Arn'] };
+    expect(statements.map((s) => [s.Action, s.Resource])).toEqual([
+      ['lambda:InvokeFunction', [arn, { 'Fn::Join': ['', [arn, ':*']] }]],
+      ['lambda:GetFunction', arn],
+    ]);
+  });
+});
+
 describe('StatefulStack: event archive', () => {
   it('archives every event of the ledger bus indefinitely', () => {
     // Assess
@@ -197,6 +276,10 @@ describe('StatefulStack: cdk-nag AwsSolutions', () => {
     expect(stateful.map((a) => `${a.path.replace(/^[^/]+\//, '')} ${a.id.replace(/^[^:]+::/, '')}`).sort()).toEqual([
       'Buckets/AccessLogs AwsSolutions-S1',
       'Custom::VpcRestrictDefaultSGCustomResourceProvider AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'DatabaseProvisioning/Provider/framework-onEvent AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      expect.stringMatching(/^DatabaseProvisioning\/Provider\/framework-onEvent AwsSolutions-IAM5\[Resource::<DatabaseProvisioningProvisionerFunction[0-9A-F]{8}\.Arn>:\*\]$/),
+      'DatabaseProvisioning/Provisioner/Function AwsSolutions-L1',
+      'DatabaseProvisioning/Provisioner/Role AwsSolutions-IAM5[Resource::*]',
       'Identity/PreTokenTrigger/Function AwsSolutions-L1',
       'Identity/PreTokenTrigger/Role AwsSolutions-IAM5[Resource::*]',
     ]);

@@ -17,6 +17,7 @@ const httpsUrl = z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, 'an https URL')
 const clusterId = z.string().regex(/^cluster-[a-z0-9]+$/, 'a CloudHSM cluster id (cluster-…)');
 const name = z.string().regex(/^[A-Za-z0-9_.\/-]{1,256}$/, 'a name of letters, digits and _ . / -');
 const port = z.string().regex(/^\d{2,5}$/, 'a TCP port').transform(Number);
+const secretArn = z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'a Secrets Manager secret ARN');
 
 /**
  * Each resource a function can use: its config fields, the variable holding
@@ -78,19 +79,54 @@ export class EntryConfigError extends Error {
 export function readEnv<R extends Resource>(resources: readonly R[], env: NodeJS.ProcessEnv = process.env): EntryConfig<R> {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
-  for (const resource of new Set(resources)) {
-    for (const [field, spec] of Object.entries(RESOURCES[resource]) as Array<[string, { env: string; schema: z.ZodType; optional?: boolean }]>) {
-      const raw = env[spec.env];
-      if ((raw === undefined || raw === '') && spec.optional) continue;
-      if (raw === undefined || raw === '') {
-        problems.push(`${spec.env}: not set (${resource})`);
-        continue;
-      }
-      const parsed = spec.schema.safeParse(raw);
-      if (parsed.success) config[field] = parsed.data;
-      else problems.push(`${spec.env}: ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)} is not ${parsed.error.issues[0]?.message ?? 'valid'}`);
-    }
-  }
+  for (const resource of new Set(resources)) collect(resource, RESOURCES[resource], env, config, problems);
   if (problems.length > 0) throw new EntryConfigError(problems);
   return config as EntryConfig<R>;
+}
+
+type FieldSpec = { env: string; schema: z.ZodType; optional?: boolean };
+
+/** Parses `fields` from `env` into `config`, one line in `problems` per missing or malformed variable. */
+function collect(label: string, fields: Record<string, FieldSpec>, env: NodeJS.ProcessEnv, config: Record<string, unknown>, problems: string[]): void {
+  for (const [field, spec] of Object.entries(fields)) {
+    const raw = env[spec.env];
+    if ((raw === undefined || raw === '') && spec.optional) continue;
+    if (raw === undefined || raw === '') {
+      problems.push(`${spec.env}: not set (${label})`);
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) config[field] = parsed.data;
+    else problems.push(`${spec.env}: ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)} is not ${parsed.error.issues[0]?.message ?? 'valid'}`);
+  }
+}
+
+/**
+ * The variables of the projection provisioner, the stateful stack's custom
+ * resource (not a `FunctionSpec`, so not a `Resource`): the cluster's writer
+ * endpoint, which it reaches directly (the proxy admits IAM logins only), the
+ * database, and the Secrets Manager secret holding the admin credentials.
+ */
+export const PROVISIONER_VARIABLES = {
+  dbHost: RESOURCES.database.dbHost,
+  dbPort: RESOURCES.database.dbPort,
+  dbName: RESOURCES.database.dbName,
+  adminSecretArn: { env: 'GOVLEDGER_DB_ADMIN_SECRET_ARN', schema: secretArn },
+} as const satisfies Record<string, FieldSpec>;
+
+/** The provisioner's validated configuration. */
+export type ProvisionerConfig = { readonly [F in keyof typeof PROVISIONER_VARIABLES]: Value<(typeof PROVISIONER_VARIABLES)[F]> };
+
+/**
+ * Reads and validates {@link PROVISIONER_VARIABLES}, reporting every problem at once.
+ *
+ * @example
+ * const { dbHost, adminSecretArn } = readProvisionerEnv();
+ */
+export function readProvisionerEnv(env: NodeJS.ProcessEnv = process.env): ProvisionerConfig {
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  collect('provisioner', PROVISIONER_VARIABLES, env, config, problems);
+  if (problems.length > 0) throw new EntryConfigError(problems);
+  return config as ProvisionerConfig;
 }
