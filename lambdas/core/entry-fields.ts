@@ -1,7 +1,8 @@
 /**
  * Reads the fields a verifier checks (position, prevHash, tenant, timestamp)
  * straight from an entry's canonical bytes, without parsing the JSON: parsing a
- * ~1 KiB entry costs several times its hash (bench/RESULTS.md).
+ * ~1 KiB entry costs several times its hash (bench/RESULTS.md). `HeldEntry`
+ * keeps an entry read this way while a verifier holds it back.
  *
  * Why this is exact for entries the writer produced: in RFC 8785 form the keys
  * are sorted, so a v1 entry is
@@ -21,7 +22,7 @@
  */
 import { LeafInput } from './rfc9162-hasher.js';
 
-/** A key searched backwards; shift[c]: how far the search may move left when c is under the pattern's first byte. */
+/** A key searched backwards; `shift[c]`: how far the search may move left when byte c is under the key's first byte. */
 interface BackwardPattern {
   readonly bytes: Buffer;
   readonly shift: Uint8Array;
@@ -196,6 +197,7 @@ export class HeldEntry {
     return compareBytes(bytes, this.timestampAt, TIMESTAMP_LENGTH, other, 0, other.length);
   }
 
+  /** The leaf hash, the prevHash and the timestamp as the API prints them (for results and findings). */
   get leafHex(): string {
     return digestHex(this.leaf);
   }

@@ -68,6 +68,7 @@ export class LeafInput {
 
   constructor(capacity = 2048) {
     this.buffer = Buffer.allocUnsafe(Math.max(1, capacity));
+    this.buffer[0] = 0x00;
   }
 
   /** Byte 0 is 0x00; the loaded data is at [1, 1 + length). Replaced when it must grow: read it after `load`. */
@@ -85,9 +86,9 @@ export class LeafInput {
     const n = data.length + 1;
     if (n > this.buffer.length) {
       this.buffer = Buffer.allocUnsafe(Math.max(n, 2 * this.buffer.length));
+      this.buffer[0] = 0x00;
       this.views = new Map();
     }
-    this.buffer[0] = 0x00;
     this.buffer.set(data, 1);
     this.size = n;
   }

@@ -6,6 +6,25 @@
 import type { SegmentResult } from './segment-verifier.js';
 import type { Finding } from './verification-findings.js';
 
+/** The undecided last position of a segment. */
+export interface SegmentTail {
+  readonly position: number;
+  readonly candidates: readonly TailCandidate[];
+  /** Leaf hash (hex) and timestamp of the entry before it, when known. */
+  readonly prevLeafHash: string | undefined;
+  readonly prevTimestamp: string | undefined;
+  /** Whether a cut was requested right after it. */
+  readonly cutAfter: boolean;
+}
+
+/** One of the entries that claim a tail's position. */
+export interface TailCandidate {
+  readonly leafHex: string;
+  readonly prevHash: string;
+  readonly timestamp: string;
+  readonly streamIndex: number;
+}
+
 /**
  * Turns broken links into findings. A link p is broken when entry p's prevHash
  * is not the leaf hash of entry p−1. Altering entry p−1 breaks link p only;

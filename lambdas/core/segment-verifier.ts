@@ -17,9 +17,8 @@
  * neighbouring segments are known (combine step), since telling a modified
  * entry from a forged link needs the next link too.
  *
- * Speed: entries are read into reused `HeldEntry`s and compared as bytes;
- * strings are made only for results and findings, and entries stored in order
- * take a short path (accept the one held back, hold back the new one).
+ * Speed: entries are read into reused `HeldEntry`s and compared as bytes, and
+ * entries stored in order take a short path; strings are made only for results.
  */
 import { fromHex } from './bytes.js';
 import { decodeEntry, GENESIS_PREV_HASH } from './ledger-entry.js';
@@ -27,7 +26,10 @@ import { digestHex, emptyEntryFields, HeldEntry, scanEntryFields, tenantPattern 
 import { CompactRange } from './compact-range.js';
 import { CoreError } from './errors.js';
 import { HASH_SIZE } from './rfc9162-hasher.js';
+import type { SegmentTail } from './segment-links.js';
 import type { Finding } from './verification-findings.js';
+
+export type { SegmentTail, TailCandidate } from './segment-links.js';
 
 export interface SegmentOptions {
   /** The tenant whose log this is; any other tenant in an entry is a finding. */
@@ -76,24 +78,14 @@ export interface SegmentResult {
   readonly tail?: SegmentTail;
 }
 
-/** The undecided last position of a segment. */
-export interface SegmentTail {
-  readonly position: number;
-  readonly candidates: readonly TailCandidate[];
-  /** Leaf hash (hex) and timestamp of the entry before it, when known. */
-  readonly prevLeafHash: string | undefined;
-  readonly prevTimestamp: string | undefined;
-  /** Whether a cut was requested right after it. */
-  readonly cutAfter: boolean;
-}
-
-export interface TailCandidate {
-  readonly leafHex: string;
-  readonly prevHash: string;
-  readonly timestamp: string;
-  readonly streamIndex: number;
-}
-
+/**
+ * Verifies one segment as its entries are pushed; `finish` gives the result to combine.
+ *
+ * @example
+ * const verifier = new SegmentVerifier({ tenant, begin: 4096, cutAt: [checkpoint.size] });
+ * for (const bytes of entriesOfSegment) verifier.push(bytes);
+ * const result = verifier.finish(); // → combineSegments([...results], { checkpoint })
+ */
 export class SegmentVerifier {
   private readonly tenant: string;
   private readonly tenantBytes: Buffer;
@@ -101,6 +93,9 @@ export class SegmentVerifier {
   private readonly window: number;
   private readonly deep: boolean;
   private readonly cutAt: ReadonlySet<number>;
+  /** The cut sizes ascending, and the first one not yet passed (checked once per entry). */
+  private readonly cutList: readonly number[];
+  private nextCut = 0;
   private readonly range: CompactRange;
   private readonly cuts = new Map<number, CompactRange>();
   private readonly findings: Finding[] = [];
@@ -131,11 +126,12 @@ export class SegmentVerifier {
     this.window = Math.max(1, options.window ?? 16);
     this.deep = options.deep ?? false;
     this.cutAt = new Set(options.cutAt ?? []);
+    this.cutList = [...this.cutAt].sort((a, b) => a - b);
     this.range = CompactRange.empty(this.begin);
     const prevLeafHash = this.begin === 0 ? GENESIS_PREV_HASH : options.prevLeafHash;
     this.prevLeaf = prevLeafHash === undefined ? undefined : Buffer.from(fromHex(prevLeafHash, HASH_SIZE)).toString('latin1');
     this.prevEntry = options.prevTimestamp === undefined ? undefined : Buffer.from(options.prevTimestamp, 'latin1');
-    if (this.cutAt.has(this.begin)) this.cuts.set(this.begin, this.range.clone());
+    this.takeCut();
   }
 
   /** Adds the next stored entry's canonical bytes, in storage order. */
@@ -303,7 +299,13 @@ export class SegmentVerifier {
     if (previous instanceof HeldEntry) this.free.push(previous);
     this.prevEntry = chosen;
     this.expected = p + 1;
-    if (this.cutAt.has(this.expected)) this.cuts.set(this.expected, this.range.clone());
+    if (this.expected >= (this.cutList[this.nextCut] ?? Infinity)) this.takeCut();
+  }
+
+  /** Keeps a copy of the range when `expected` is a cut size; passes the cuts below it. */
+  private takeCut(): void {
+    while (this.nextCut < this.cutList.length && this.cutList[this.nextCut]! < this.expected) this.nextCut++;
+    if (this.cutList[this.nextCut] === this.expected) this.cuts.set(this.expected, this.range.clone());
   }
 
   private late(item: HeldEntry): void {

@@ -1,6 +1,6 @@
 /**
- * Verifies a log held in a bundle file on every core: the file is split into a
- * few segments per thread, the calling thread and `parts − 1` worker threads
+ * Verifies a log held in a bundle file on every core: the file is split into
+ * segments, large ones first, the calling thread and `parts − 1` worker threads
  * claim them one at a time from a shared counter, each streaming its segment's
  * own byte range (nothing is copied between threads), and the results are
  * combined by the core's `combineSegments` against the signed checkpoints.
@@ -8,8 +8,8 @@
  * segments.
  *
  * Why so: the calling thread starts verifying at once while the workers boot
- * (~0.1 s each), and claiming small segments dynamically keeps every core busy
- * until the end even when one runs slower (another process, a cold cache).
+ * (~0.1 s each), and claiming shrinking segments dynamically keeps every core
+ * busy until the end even when one runs slower (another process, a cold cache).
  */
 import { buildSync } from 'esbuild';
 import { createHash } from 'node:crypto';
@@ -162,7 +162,7 @@ async function verifyOnThreads(job: SegmentJob, threads: number): Promise<Segmen
  * GUIDED_SHARE of the remaining entries per thread (one segment per thread of one).
  */
 function segmentStarts(boundaries: readonly SegmentBoundary[], size: number, threads: number): SegmentBoundary[] {
-  const sorted = [...boundaries].filter((b) => b.position < size).sort((a, b) => a.position - b.position);
+  const sorted = [...boundaries].sort((a, b) => a.position - b.position);
   if (sorted[0]?.position !== 0) throw new Error('segment boundaries must include position 0');
   const starts: SegmentBoundary[] = [sorted[0]];
   if (threads <= 1) return starts;
@@ -170,7 +170,7 @@ function segmentStarts(boundaries: readonly SegmentBoundary[], size: number, thr
     const at = starts[starts.length - 1]!.position;
     const target = at + Math.ceil(((size - at) * GUIDED_SHARE) / threads);
     while (i < sorted.length && sorted[i]!.position < target) i++;
-    if (i === sorted.length) return starts;
+    if (i === sorted.length || sorted[i]!.position >= size) return starts;
     starts.push(sorted[i]!);
   }
 }

@@ -56,6 +56,17 @@ describe('verifyFileInParallel', () => {
     expect(report.root).toBe(verifyLog(log.entries, input).root);
   });
 
+  it('verifies an empty file against the checkpoint of size 0', async () => {
+    // Prepare
+    const file = join(dir, 'empty.bundle');
+    const boundaries = writeBundle(file, []);
+    const empty = log.input(await log.checkpoint(0));
+    // Act
+    const report = await verifyFileInParallel(file, 0, [{ position: 0, byteOffset: 0 }, ...boundaries], empty, 2);
+    // Assess
+    expect(report).toMatchObject({ ok: true, findings: [], size: 0, root: verifyLog([], empty).root });
+  });
+
   it('reports modified entries inside a segment and at a segment border exactly as verifyLog does', async () => {
     // Prepare: 999 ends a segment (its successor's link is checked when combining), 1500 starts one
     const tampered = tamper.replace(tamper.replace(log.entries, 999, tamper.payloadByte(log.entries[999]!)), 1500, tamper.payloadByte(log.entries[1500]!));
