@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = ['verify', 'crypto', 'append'] as const;
+const BENCHMARKS = ['verify', 'crypto', 'append', 'projection', 'verify-e2e'] as const;
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(BENCHMARKS as readonly string[]).includes(w));
 if (unknown.length > 0) {

@@ -7,7 +7,9 @@ import { ProjectionBehindError, ProjectionUnavailableError } from '../../lambdas
 import type { ProjectedEntry } from '../../lambdas/ports/projection-store.js';
 import { Projector } from '../../lambdas/services/projector.js';
 import { keyedLedger, type KeyedLedger } from '../services/projector-fixtures.js';
+import { LedgerLog } from '../support/ledger-log.js';
 import { startPostgres, type PostgresHandle, type TestDatabase } from '../support/postgres.js';
+import { projectedRows } from './postgres-rows.js';
 
 let pg: PostgresHandle;
 let db: TestDatabase;
@@ -135,6 +137,27 @@ describe('PostgresProjectionReader', () => {
     // Assess
     expect(error).toBeInstanceOf(ProjectionUnavailableError);
     expect(error).toMatchObject({ code: 'PROJECTION_UNAVAILABLE', cause: { code: 'ECONNREFUSED' } });
+  });
+});
+
+describe('PostgresProjectionWriter.insert', () => {
+  it('stores a call of more rows than one statement takes, skipping stored ones and reporting only those whose bytes differ', async () => {
+    // Prepare: 2,500 rows (three INSERT statements in one transaction), the first 1,200 already stored
+    const log = new LedgerLog('bulk');
+    log.grow(2500);
+    const rows = projectedRows(log, 0, 2500);
+    const writer = new PostgresProjectionWriter(db.projector);
+    await writer.insert('bulk', rows.slice(0, 1200));
+    const forged = Uint8Array.from(rows[1100]!.entry);
+    forged[forged.length - 2] = forged[forged.length - 2]! ^ 1;
+    // Act
+    const result = await writer.insert('bulk', rows.map((row) => (row.position === 1100 ? { ...row, entry: forged } : row)));
+    // Assess
+    expect(result).toEqual({ conflicts: [1100], projectedThrough: 2499 });
+    const stored = await db.admin.selectFrom('govledger.entries').select(['position', 'entry']).where('tenant', '=', 'bulk').orderBy('position').execute();
+    expect(stored.map((r) => r.position)).toEqual(rows.map((r) => r.position));
+    expect(stored.every((r, i) => Buffer.from(r.entry).equals(rows[i]!.entry))).toBe(true);
+    expect(await reader.projectedThrough('bulk')).toBe(2499);
   });
 });
 

@@ -3,7 +3,7 @@
  * The writer runs as `govledger_projector` (the purge as `govledger_purger`),
  * the reader as `govledger_reader`: the database refuses what a role may not do.
  */
-import { sql, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Transaction } from 'kysely';
 import { bytesEqual, fromHex, toHex } from '../../core/bytes.js';
 import type { Operation } from '../../core/ledger-entry.js';
 import { ProjectionBehindError } from '../../ports/errors.js';
@@ -68,14 +68,37 @@ export class PostgresProjectionWriter implements ProjectionWriter {
   }
 }
 
-/** Inserts, skipping stored positions; returns the skipped ones whose stored bytes differ. */
+type InsertRow = Omit<EntriesTable, 'envelope' | 'projected_at'> & { envelope: string };
+/** The columns an insert writes, in statement order. */
+const INSERT_COLUMNS: ReadonlyArray<keyof InsertRow> = ['tenant', 'position', 'record_id', 'revision', 'operation', 'stream', 'actor', 'correlation_id', 'idempotency_key', 'generation', 'entry_timestamp', 'prev_hash', 'leaf_hash', 'entry', 'envelope', 'payload', 'payload_state'];
+/** Rows per INSERT statement: far below PostgreSQL's 65,535 parameters (17 per row). */
+const ROWS_PER_STATEMENT = 1000;
+const insertStatements = new Map<number, string>();
+
+/** The multi-row insert of `n` rows, skipping stored positions; its text built once per row count, with no query builder per row. */
+function insertStatement(n: number): string {
+  let text = insertStatements.get(n);
+  if (text === undefined) {
+    const width = INSERT_COLUMNS.length;
+    const tuples = Array.from({ length: n }, (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(',')})`);
+    text = `INSERT INTO ${ENTRIES} (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(',')} ON CONFLICT (tenant, position) DO NOTHING RETURNING position`;
+    if (insertStatements.size >= 64) insertStatements.clear();
+    insertStatements.set(n, text);
+  }
+  return text;
+}
+
+/** Inserts with one statement per ROWS_PER_STATEMENT rows, skipping stored positions; returns the skipped ones whose stored bytes differ. */
 async function insertRows(tx: Transaction<ProjectionDatabase>, tenant: string, rows: readonly ProjectedEntry[]): Promise<number[]> {
-  const inserted = await tx
-    .insertInto(ENTRIES)
-    .values(rows.map(toRow))
-    .onConflict((oc) => oc.columns(['tenant', 'position']).doNothing())
-    .returning('position')
-    .execute();
+  const inserted: Array<{ position: number }> = [];
+  for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
+    const part = rows.slice(from, from + ROWS_PER_STATEMENT);
+    const values = part.flatMap((e) => {
+      const row = toRow(e);
+      return INSERT_COLUMNS.map((column) => row[column]);
+    });
+    inserted.push(...(await tx.executeQuery<{ position: number }>(CompiledQuery.raw(insertStatement(part.length), values))).rows);
+  }
   const fresh = new Set(inserted.map((r) => r.position));
   const skipped = rows.filter((r) => !fresh.has(r.position));
   if (skipped.length === 0) return [];
@@ -185,7 +208,7 @@ export class PostgresProjectionReader implements ProjectionReader {
   }
 }
 
-function toRow(e: ProjectedEntry) {
+function toRow(e: ProjectedEntry): InsertRow {
   return {
     tenant: e.tenant,
     position: e.position,
