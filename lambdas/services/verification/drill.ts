@@ -14,16 +14,14 @@
  *   and have no holes below its newest position.
  */
 import { toHex } from '../../core/bytes.js';
-import { parseCheckpoint } from '../../core/checkpoint.js';
 import { decodeEntry, formatTimestamp } from '../../core/ledger-entry.js';
 import { hashLeafHex, sha256 } from '../../core/rfc9162-hasher.js';
-import { unverifiedNoteText } from '../../core/signed-note.js';
 import type { ChangeCopy } from '../../ports/change-stream.js';
 import type { LedgerBatch, LedgerStore } from '../../ports/ledger-store.js';
 import type { ReportSink } from '../../ports/report-sink.js';
 import type { RestoredCopy, RestoreTarget } from '../../ports/restore-target.js';
 import { combineRun } from './finish-step.js';
-import { planRun, type PlanDeps } from './plan-step.js';
+import { checkpointSizeOf, planRun, type PlanDeps } from './plan-step.js';
 import { verifySegment } from './segment-step.js';
 import type { FinishDeps } from './finish-step.js';
 
@@ -116,9 +114,9 @@ export async function checkRestored(deps: DrillDeps, target: string, restored: R
 async function checkLedger(deps: DrillDeps, target: string, restored: LedgerReader, tenant: string, acknowledged: number, findings: DrillFinding[]): Promise<number> {
   const plan = await planRun({ ...deps, ledger: restored }, tenant, { segmentSize: Number.MAX_SAFE_INTEGER });
   // The live checkpoint may be newer than the restore point: verify against the newest one the copy covers.
-  const covered = (note: string | null): note is string => note !== null && checkpointSize(note) <= plan.size;
+  const covered = (note: string | null): note is string => note !== null && checkpointSizeOf(note) <= plan.size;
   const checkpoint = covered(plan.checkpoint) ? plan.checkpoint : covered(plan.previous) ? plan.previous : null;
-  const cutAt = checkpoint === null ? [] : [checkpointSize(checkpoint)];
+  const cutAt = checkpoint === null ? [] : [checkpointSizeOf(checkpoint)];
   const scoped = { ...plan, checkpoint, previous: null, cutAt };
   // The live ledger, seen as a copy: positions it lacks cannot be "re-derived" into it, so they surface as COPY_REPAIR_FAILED.
   const live: ChangeCopy = {
@@ -182,10 +180,6 @@ async function acknowledgedBy(live: LedgerReader, tenant: string, at: Date): Pro
 
 function timestampOf(batch: LedgerBatch, index: number): string {
   return decodeEntry(batch.entries[index]!).entry.timestamp;
-}
-
-function checkpointSize(note: string): number {
-  return parseCheckpoint(unverifiedNoteText(note)).size;
 }
 
 /** What recording a drill needs: the report sink and the ledger's SYSTEM appends. */

@@ -41,9 +41,8 @@ export async function planRun(deps: PlanDeps, tenant: string, options: { segment
   const [tail, published, previous] = await Promise.all([deps.ledger.readTail(tenant), readPublishedCheckpoint(deps.objects, tenant), lastVerified(deps, tenant)]);
   const size = tail === undefined ? 0 : tail.firstPosition + tail.entries.length;
   const checkpoint = published === undefined ? null : new TextDecoder().decode(published.note);
-  const cutAt = [checkpoint, previous?.checkpoint]
-    .filter((c): c is string => c != null)
-    .map((c) => parseCheckpoint(unverifiedNoteText(c)).size);
+  // The published checkpoint was parsed when it was read; only the previous one's text needs parsing.
+  const cutAt = [published?.checkpoint.size, previous && checkpointSizeOf(previous.checkpoint)].filter((n): n is number => n !== undefined);
   const segments: SegmentTask[] = [];
   for (let from = 0, index = 0; from < size || index === 0; from += segmentSize, index++) {
     const to = Math.min(size, from + segmentSize);
@@ -62,6 +61,17 @@ export async function planRun(deps: PlanDeps, tenant: string, options: { segment
     cutAt,
     segments,
   };
+}
+
+/**
+ * The tree size a checkpoint note claims (its signature is not checked here:
+ * the finish step opens every checkpoint against the log's key).
+ *
+ * @example
+ * checkpointSizeOf(plan.checkpoint); // 1250
+ */
+export function checkpointSizeOf(note: string): number {
+  return parseCheckpoint(unverifiedNoteText(note)).size;
 }
 
 /**
