@@ -18,7 +18,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresChangeCursors } from '../lambdas/adapters/postgres/postgres-change-cursors.js';
-import { Ed25519NoteVerifier } from '../lambdas/core/signed-note.js';
 import type { Logger } from '../lambdas/handlers/http/logger.js';
 import { startEngines } from '../lambdas/local/engines.js';
 import { wireLocalServices } from '../lambdas/local/local-services.js';
@@ -73,7 +72,7 @@ try {
     const [outcome] = await runVerification(
       {
         ledger: services.ledgerStore, objects: services.objects, reports: services.reports, logPrefix: services.logPrefix, copies: services.copies,
-        verifierFor: (origin) => new Ed25519NoteVerifier(services.signing.verifierKeyFor(origin)),
+        verifierFor: services.verifierFor,
         appendSystem: (tenant, system, actor) => services.ledger.appendSystem(tenant, system, actor),
       },
       [TENANT],

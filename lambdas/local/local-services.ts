@@ -22,6 +22,7 @@ import { LocalEventBus } from '../adapters/local/local-event-bus.js';
 import { projectionLogins, type ProjectionLogins } from '../adapters/postgres/embedded-server.js';
 import { openPostgres, type ProjectionDb } from '../adapters/postgres/postgres-database.js';
 import { PostgresProjectionReader, PostgresProjectionWriter } from '../adapters/postgres/postgres-projection-store.js';
+import { Ed25519NoteVerifier } from '../core/signed-note.js';
 import type { Logger } from '../handlers/http/logger.js';
 import type { ChangeCopy } from '../ports/change-stream.js';
 import { EventArchive } from '../services/event-archive.js';
@@ -47,6 +48,8 @@ export interface LocalServices {
   readonly keys: KeyService;
   readonly objects: S3ObjectStore;
   readonly signing: FileSigningKey;
+  /** The checkpoint verifier for a log's origin, from the local signing key. */
+  readonly verifierFor: (origin: string) => Ed25519NoteVerifier;
   readonly ledger: LedgerService;
   readonly databases: { readonly projector: ProjectionDb; readonly reader: ProjectionDb; readonly purger: ProjectionDb };
   readonly projection: PostgresProjectionReader;
@@ -82,6 +85,7 @@ export async function wireLocalServices(dataDir: string, clients: EngineClients,
     keys,
     objects,
     signing,
+    verifierFor: (origin) => new Ed25519NoteVerifier(signing.verifierKeyFor(origin)),
     ledger: new LedgerService(ledgerStore, keys, { groupCommit: options.groupCommit ?? true }),
     databases,
     projection: new PostgresProjectionReader(databases.reader),

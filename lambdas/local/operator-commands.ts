@@ -7,7 +7,6 @@
  */
 import { SingleBar } from 'cli-progress';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
-import { Ed25519NoteVerifier } from '../core/signed-note.js';
 import type { Logger } from '../handlers/http/logger.js';
 import type { RestoredCopy, RestoreTarget } from '../ports/restore-target.js';
 import { EventArchive } from '../services/event-archive.js';
@@ -51,8 +50,6 @@ async function tenantsOf(services: LocalServices, chosen: readonly string[] | un
   return all.sort();
 }
 
-const verifierFor = (services: LocalServices) => (origin: string) => new Ed25519NoteVerifier(services.signing.verifierKeyFor(origin));
-
 /**
  * Full verification + cross-verification of every (or the named) tenant.
  *
@@ -72,7 +69,7 @@ export async function verifyCommand(options: CommandOptions): Promise<number> {
       reports: services.reports,
       logPrefix: services.logPrefix,
       copies: services.copies,
-      verifierFor: verifierFor(services),
+      verifierFor: services.verifierFor,
       appendSystem: (tenant, system, actor) => services.ledger.appendSystem(tenant, system, actor),
     };
     const bar = options.progress ?? process.stderr.isTTY ? new SingleBar({ format: '{tenant} [{bar}] {value}/{total} entries, {eta}s left', stream: process.stderr, hideCursor: true }) : undefined;
@@ -105,7 +102,7 @@ export async function drillCommand(options: CommandOptions): Promise<number> {
       return { kind: 'copy', copy: new EventArchive(objects, services.bus), restoredTo };
     });
     const targets: RestoreTarget[] = [new LocalLedgerCopy(dataDir, clients.tables.ledger), events];
-    const reports = await runDrill({ live: services.ledgerStore, objects: services.objects, reports: services.reports, logPrefix: services.logPrefix, verifierFor: verifierFor(services) }, targets, tenants);
+    const reports = await runDrill({ live: services.ledgerStore, objects: services.objects, reports: services.reports, logPrefix: services.logPrefix, verifierFor: services.verifierFor }, targets, tenants);
     for (const r of reports) options.out(drillLine(r));
     const recorded = await recordDrill({ reports: services.reports, appendSystem: (t, system, actor) => services.ledger.appendSystem(t, system, actor) }, reports, tenants);
     for (const r of recorded) options.out(`  report (${r.tenant}): ${r.reportLocation} (sha256 ${r.reportSha256}, recorded at position ${r.systemPosition})`);
