@@ -5,7 +5,7 @@
  * `govledger:<name>`; values given on the command line arrive as strings and
  * are coerced.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isValidKeyName } from '../lambdas/core/signed-note.js';
 
 /** Log retention periods CloudWatch Logs accepts, in days. */

@@ -81,8 +81,6 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'GET a record from the projection; with ?proof=true its inclusion proof',
     uses: { ...read, database: 'reader', ledgerTable: 'read', logBucket: 'read', keyTable: 'read', masterKey: 'unwrap' },
     vpc: true,
-    // Verified reads need four services (DynamoDB, S3, KMS, PostgreSQL: pg + kysely ≈ 210 KB) on top of zod and the X-Ray SDK: 1.13 MB measured.
-    bundleBudget: 1_200_000,
   },
   { name: 'get-record-history', entry: 'get-record-history.ts', route: 'getRecordHistory', description: 'GET a record\'s history, from the projection', uses: { ...read, database: 'reader' }, vpc: true },
   { name: 'get-entry', entry: 'get-entry.ts', route: 'getEntry', description: 'GET an entry with its inclusion proof', uses: { ...read, ledgerTable: 'read', logBucket: 'read' } },
@@ -121,9 +119,6 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     vpc: true,
     memorySize: 1024,
     timeoutSeconds: 120,
-    // Both downstream copies in one consumer (a stream shard serves two readers, the publisher is the other):
-    // DynamoDB, S3, KMS, EventBridge and PostgreSQL (pg + kysely ≈ 210 KB) on top of zod and the X-Ray SDK: 1.11 MB measured.
-    bundleBudget: 1_200_000,
   },
 ];
 

@@ -14,7 +14,7 @@
  * `entry-fields.ts` relies on that for signatures.
  */
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { toHex } from './bytes.js';
 import { EntryTooLargeError, InvalidEntryError } from './errors.js';
 import { envelopeSchema } from './payload-envelope.js';

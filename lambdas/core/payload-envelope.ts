@@ -23,7 +23,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, KeyObject, randomBytes, randomFillSync } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { bytesEqual, fromBase64, toBase64 } from './bytes.js';
 import { CoreError } from './errors.js';
 

@@ -5,7 +5,7 @@
  * field the API would refuse. Error responses list the problem types
  * `problem.ts` can answer with for each status.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { INTERNAL_ERROR, PROBLEM_MEDIA_TYPE, PROBLEM_TYPES } from './http/problem.js';
 import { ROUTES, type OperationId, type Route } from './routes.js';
 import { signatureSchema } from '../core/ledger-entry.js';

@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { sql, type Kysely } from 'kysely';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isUnavailable } from '../adapters/postgres/postgres-database.js';
 import { MIGRATIONS, migrateProjection, PROJECTION_ROLES, type FrozenMigration } from '../adapters/postgres/postgres-migrations.js';
 import type { Logger } from './http/logger.js';

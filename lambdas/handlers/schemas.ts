@@ -4,7 +4,7 @@
  * drift from what is enforced. Objects are strict: unknown fields are
  * rejected, not ignored. Field formats reuse the ledger entry's schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { entrySchema, operationSchema, signatureSchema, tenantIdSchema } from '../core/ledger-entry.js';
 import { MAX_BATCH_ENTRIES } from '../ports/ledger-store.js';
 import { ValidationError, type ValidationIssue } from './http/http-errors.js';

@@ -15,7 +15,7 @@
  *   the payload the envelope commits to) and the answer carries the entry's
  *   inclusion proof against the latest checkpoint.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatTimestamp } from '../core/ledger-entry.js';
 import { ChangeConflictError, KeyShreddedError } from '../ports/errors.js';
 import type { ProjectedEntry, ProjectionReader } from '../ports/projection-store.js';

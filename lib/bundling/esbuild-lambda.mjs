@@ -13,7 +13,12 @@
 //   files, web identity, container/instance metadata; about 110 KB) with
 //   dynamic imports, after the environment variables Lambda always sets have
 //   been tried. Those dynamic imports are left out of the bundle (external):
-//   they never run on Lambda.
+//   they never run on Lambda;
+// - the X-Ray SDK's patcher for the AWS SDK v2 (`patchers/aws_p.js`:
+//   `captureAWS`/`captureAWSClient`, which we never call: Powertools captures
+//   our v3 clients with the v3 patcher) is required eagerly and brings semver
+//   and its lru-cache (about 50 KB together). It becomes a stub whose two
+//   functions throw if they are ever called.
 // Everything else mirrors NodejsFunction: ESM, node22, minified, the AWS SDK
 // bundled at our pinned versions, no Docker.
 import { build } from 'esbuild';
@@ -51,6 +56,22 @@ const lazyCredentialSources = {
   },
 };
 
+/** aws-xray-sdk-core's SDK v2 patcher → a stub (see above). */
+const noSdkV2Patcher = {
+  name: 'no-sdk-v2-patcher',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/patchers\/aws_p$/ }, (args) =>
+      /aws-xray-sdk-core[\\/]dist[\\/]lib$/.test(args.resolveDir) ? { path: 'aws_p', namespace: 'no-sdk-v2-patcher' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'no-sdk-v2-patcher' }, () => ({
+      contents: [
+        "const unbundled = () => { throw new Error('govledger bundles leave out the X-Ray patcher of the AWS SDK v2: capture v3 clients with tracer.captureAWSv3Client'); };",
+        'module.exports = { captureAWS: unbundled, captureAWSClient: unbundled };',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 const result = await build({
   entryPoints: options.entries.map(({ entry, name }) => ({ in: entry, out: join(name, 'index') })),
   outdir: options.outdir,
@@ -69,7 +90,7 @@ const result = await build({
   // pg's optional native binding, behind a getter nothing of ours calls.
   external: ['pg-native'],
   metafile: options.metafile === true,
-  plugins: [zodEnglishOnly, lazyCredentialSources],
+  plugins: [zodEnglishOnly, lazyCredentialSources, noSdkV2Patcher],
   logLevel: 'warning',
 });
 if (options.metafile === true) {

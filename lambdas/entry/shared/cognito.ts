@@ -10,7 +10,7 @@
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
 import { tenantIdSchema } from '../../core/ledger-entry.js';
 import { decodeJwt } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnauthorizedError } from '../../handlers/http/http-errors.js';
 import type { Principal } from '../../handlers/http/http-types.js';
 import { jwksTokenVerifier, type TokenVerifier } from '../../handlers/http/token-verifier.js';

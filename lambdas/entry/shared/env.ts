@@ -6,7 +6,7 @@
  * which validates them with zod and names every missing or malformed variable
  * at once. Pure: no AWS SDK, no CDK, so both sides import it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isValidKeyName } from '../../core/signed-note.js';
 
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name');

@@ -18,7 +18,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type CryptoKey, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuthenticationUnavailableError, UnauthorizedError } from './http-errors.js';
 import type { Principal } from './http-types.js';
 
