@@ -1,4 +1,4 @@
-import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.js';
 import { MemoryObjectStore } from '../../lambdas/adapters/fake/memory-object-store.js';
@@ -9,7 +9,7 @@ import type { LedgerChange } from '../../lambdas/ports/change-stream.js';
 import { ChangeConflictError, ObjectStoreUnavailableError } from '../../lambdas/ports/errors.js';
 import type { EventPublisher, LedgerEvent } from '../../lambdas/ports/event-publisher.js';
 import type { ObjectStore } from '../../lambdas/ports/object-store.js';
-import { decodeEventRecord, encodeEventRecord, EventArchive, eventKey } from '../../lambdas/services/event-archive.js';
+import { decodeEventRecord, encodeEventRecord, EventArchive, eventKey, MAX_RUN } from '../../lambdas/services/event-archive.js';
 import { listed } from '../ports/object-store.contract.js';
 import { startS3rver, type S3rverHandle } from '../support/s3rver.js';
 import { LedgerLog } from '../support/ledger-log.js';
@@ -62,17 +62,33 @@ describe.each(stores)('EventArchive on %s', (_name, makeStore) => {
     ({ objects } = makeStore());
   });
 
-  it('stores one write-once record per entry under events/<tenant>/<16 digits>.json and publishes the same text', async () => {
+  it('stores each run of consecutive positions as one write-once object of records, one per line, and publishes the same text', async () => {
     // Prepare
     const { archive, events } = archiveOn(objects);
     // Act
     await archive.apply(ACME.slice(0, 3));
     // Assess
-    expect(await listed(objects.list('events/acme/'))).toEqual([0, 1, 2].map((p) => `events/acme/000000000000000${p}.json`));
-    const stored = await objects.get('events/acme/0000000000000001.json');
-    expect(JSON.parse(Buffer.from(stored!).toString())).toEqual({ entry: toBase64(ACME[1]!.entry), leafHash: ACME[1]!.leafHash, position: 1, tenant: 'acme', v: 1 });
+    expect(await listed(objects.list('events/acme/'))).toEqual(['events/acme/0000000000000000-0000000000000002.jsonl']);
+    const lines = Buffer.from((await objects.get('events/acme/0000000000000000-0000000000000002.jsonl'))!).toString().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toBe('');
+    expect(JSON.parse(lines[1]!)).toEqual({ entry: toBase64(ACME[1]!.entry), leafHash: ACME[1]!.leafHash, position: 1, tenant: 'acme', v: 1 });
     expect(events.map((e) => [e.type, e.tenant, e.position])).toEqual([0, 1, 2].map((p) => ['govledger.entry', 'acme', p]));
-    expect(events[1]!.detail).toBe(Buffer.from(stored!).toString());
+    expect(events.map((e) => e.detail)).toEqual(lines.slice(0, 3));
+  });
+
+  it('cuts runs at gaps, at tenants and at MAX_RUN positions', async () => {
+    // Prepare
+    const { archive } = archiveOn(objects);
+    const long = changesOf('long', MAX_RUN + 2);
+    // Act
+    await archive.apply([...ACME.slice(5, 7), ACME[0]!, ACME[1]!, ACME[2]!, ...changesOf('acme-corp', 2)]);
+    await archive.apply(long);
+    // Assess
+    expect(await listed(objects.list('events/acme/'))).toEqual(['events/acme/0000000000000000-0000000000000002.jsonl', 'events/acme/0000000000000005-0000000000000006.jsonl']);
+    expect(await listed(objects.list('events/acme-corp/'))).toEqual(['events/acme-corp/0000000000000000-0000000000000001.jsonl']);
+    expect(await listed(objects.list('events/long/'))).toEqual([eventKey('long', 0, MAX_RUN - 1), eventKey('long', MAX_RUN, MAX_RUN + 1)]);
+    expect(await archive.leafHashes('long', MAX_RUN - 2, MAX_RUN + 2)).toEqual(ledgerHashes(long.slice(MAX_RUN - 2)));
   });
 
   it('answers the ledger leaf hashes for [from, to), and positions beyond with to = MAX_SAFE_INTEGER', async () => {
@@ -93,13 +109,15 @@ describe.each(stores)('EventArchive on %s', (_name, makeStore) => {
     // Prepare
     const { archive, events } = archiveOn(objects);
     await archive.apply(ACME.slice(0, 5));
-    const before = await objects.get(eventKey('acme', 4));
+    const before = await objects.get(eventKey('acme', 0, 4));
     // Act
     await archive.apply(ACME.slice(0, 5));
+    await archive.apply(ACME.slice(1, 3)); // cut otherwise: held already, nothing new stored
     // Assess
-    expect(await objects.get(eventKey('acme', 4))).toEqual(before);
+    expect(await listed(objects.list('events/'))).toEqual([eventKey('acme', 0, 4)]);
+    expect(await objects.get(eventKey('acme', 0, 4))).toEqual(before);
     expect(await archive.leafHashes('acme', 0, 100)).toEqual(ledgerHashes(ACME.slice(0, 5)));
-    expect(events).toHaveLength(10);
+    expect(events).toHaveLength(12);
   });
 
   it('ends in the same state from duplicated, reordered and overlapping deliveries', async () => {
@@ -120,12 +138,16 @@ describe.each(stores)('EventArchive on %s', (_name, makeStore) => {
     await archive.apply(ACME.slice(0, 4));
     const forged = changesOf('acme', 4).map((c, i) => (i === 3 ? { ...c, entry: ACME[0]!.entry, leafHash: ACME[0]!.leafHash } : c));
     events.length = 0;
-    // Act
-    const error = await archive.apply(forged.slice(3)).catch((e: unknown) => e);
+    // Act: the same cut, and one cut otherwise
+    const sameCut = await archive.apply(forged).catch((e: unknown) => e);
+    const otherCut = await archive.apply([...forged.slice(3), ...ACME.slice(4, 6)]).catch((e: unknown) => e);
     // Assess
-    expect(error).toBeInstanceOf(ChangeConflictError);
-    expect(error).toMatchObject({ code: 'CHANGE_CONFLICT', consumer: 'event-archive', tenant: 'acme', position: 3 });
-    expect(await archive.leafHashes('acme', 3, 4)).toEqual(ledgerHashes(ACME.slice(3, 4)));
+    for (const error of [sameCut, otherCut]) {
+      expect(error).toBeInstanceOf(ChangeConflictError);
+      expect(error).toMatchObject({ code: 'CHANGE_CONFLICT', consumer: 'event-archive', tenant: 'acme', position: 3 });
+    }
+    expect(await listed(objects.list('events/'))).toEqual([eventKey('acme', 0, 3)]);
+    expect(await archive.leafHashes('acme', 0, 10)).toEqual(ledgerHashes(ACME.slice(0, 4)));
     expect(events).toEqual([]);
   });
 
@@ -165,6 +187,7 @@ describe.each(stores)('EventArchive on %s', (_name, makeStore) => {
 describe('EventArchive on s3rver, tampered behind the adapter', () => {
   let archive: EventArchive;
   let raw: (key: string) => string;
+  const RUN = eventKey('acme', 0, 7);
   beforeEach(async () => {
     const store = stores[0]![1]();
     raw = store.raw!;
@@ -172,12 +195,18 @@ describe('EventArchive on s3rver, tampered behind the adapter', () => {
     await archive.apply(ACME.slice(0, 8));
   });
   const put = (key: string, body: string | Uint8Array) => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: raw(key), Body: body }));
+  /** Rewrites one line of the stored run (0-based position = line). */
+  const rewriteLine = async (position: number, line: string) => {
+    const lines = Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: raw(RUN) }))).Body!.transformToByteArray()).toString().split('\n');
+    lines[position] = line;
+    await put(RUN, lines.join('\n'));
+  };
 
   it('answers the hash of altered entry bytes, not the stored leafHash field', async () => {
     // Prepare
     const altered = Buffer.from(ACME[2]!.entry);
     altered[altered.length - 3] = altered[altered.length - 3]! ^ 1;
-    await put(eventKey('acme', 2), encodeEventRecord({ tenant: 'acme', position: 2, leafHash: ACME[2]!.leafHash, entry: altered }));
+    await rewriteLine(2, encodeEventRecord({ tenant: 'acme', position: 2, leafHash: ACME[2]!.leafHash, entry: altered }));
     // Act
     const held = await archive.leafHashes('acme', 0, 8);
     // Assess
@@ -188,37 +217,42 @@ describe('EventArchive on s3rver, tampered behind the adapter', () => {
 
   it('answers the recomputed hash when only the stored leafHash field was altered', async () => {
     // Prepare
-    await put(eventKey('acme', 5), encodeEventRecord({ tenant: 'acme', position: 5, leafHash: 'ff'.repeat(32), entry: ACME[5]!.entry }));
+    await rewriteLine(5, encodeEventRecord({ tenant: 'acme', position: 5, leafHash: 'ff'.repeat(32), entry: ACME[5]!.entry }));
     // Act
     const held = await archive.leafHashes('acme', 5, 6);
     // Assess
     expect(held).toEqual(ledgerHashes(ACME.slice(5, 6)));
   });
 
-  it('leaves a deleted copy absent, and a redelivery restores it', async () => {
+  it('leaves the positions of a deleted object absent, and a redelivery restores them', async () => {
     // Prepare
-    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: raw(eventKey('acme', 4)) }));
+    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: raw(RUN) }));
     // Act
     const held = await archive.leafHashes('acme', 0, 8);
     await archive.apply([ACME[4]!]);
     // Assess
-    expect(held.has(4)).toBe(false);
-    expect(held.size).toBe(7);
-    expect(await archive.leafHashes('acme', 4, 5)).toEqual(ledgerHashes(ACME.slice(4, 5)));
+    expect(held.size).toBe(0);
+    expect(await archive.leafHashes('acme', 0, 8)).toEqual(ledgerHashes(ACME.slice(4, 5)));
   });
 
-  it('does not vouch for a copy moved to another position or replaced by garbage', async () => {
+  it('does not vouch for a record moved to another position, garbage, or a position two objects hold differently', async () => {
     // Prepare
-    await s3.client.send(new CopyObjectCommand({ Bucket: s3.bucket, CopySource: `${s3.bucket}/${raw(eventKey('acme', 0))}`, Key: raw(eventKey('acme', 6)) }));
-    await put(eventKey('acme', 7), 'not a record');
-    await put(eventKey('acme', 20), encodeEventRecord({ ...ACME[1]!, position: 20 }));
+    await rewriteLine(6, encodeEventRecord(ACME[0]!));
+    await rewriteLine(7, 'not a record');
+    await put(eventKey('acme', 20, 20), `${encodeEventRecord({ ...ACME[1]!, position: 20 })}\n`);
+    const altered = Buffer.from(ACME[3]!.entry);
+    altered[10] = altered[10]! ^ 1;
+    await put(eventKey('acme', 3, 3), `${encodeEventRecord({ tenant: 'acme', position: 3, leafHash: ACME[3]!.leafHash, entry: altered })}\n`);
     // Act
-    const held = await archive.leafHashes('acme', 6, Number.MAX_SAFE_INTEGER);
+    const held = await archive.leafHashes('acme', 3, Number.MAX_SAFE_INTEGER);
     // Assess
     expect(held.get(6)).toBe(hashLeafHex(Buffer.from(encodeEventRecord(ACME[0]!)))); // a record of position 0: its raw bytes
     expect(held.get(6)).not.toBe(ACME[6]!.leafHash);
     expect(held.get(7)).toBe(hashLeafHex(Buffer.from('not a record')));
     expect(held.get(20)).toBe(ACME[1]!.leafHash); // an extra position, for cross-verification to flag
+    expect(held.get(3)).not.toBe(ACME[3]!.leafHash); // the run holds the ledger's record, the other object not
+    expect(held.get(3)).not.toBe(hashLeafHex(altered));
+    expect(held.get(4)).toBe(ACME[4]!.leafHash);
   });
 });
 
@@ -227,7 +261,7 @@ describe('EventArchive on MemoryObjectStore with faults', () => {
     // Prepare
     const objects = new MemoryObjectStore();
     const { archive, events } = archiveOn(objects);
-    objects.failButPersistNext((key) => key === eventKey('acme', 1));
+    objects.failButPersistNext((key) => key === eventKey('acme', 0, 2));
     // Act
     const failed = await archive.apply(ACME.slice(0, 3)).catch((e: unknown) => e);
     await archive.apply(ACME.slice(0, 3));
@@ -243,7 +277,7 @@ describe('EventArchive on MemoryObjectStore with faults', () => {
     const { archive } = archiveOn(objects);
     await archive.apply(ACME.slice(0, 3));
     objects.failNext('list');
-    objects.failNext('get', undefined, (key) => key === eventKey('acme', 2));
+    objects.failNext('get', undefined, (key) => key === eventKey('acme', 0, 2));
     // Act
     const listing = await archive.leafHashes('acme', 0, 3).catch((e: unknown) => e);
     const reading = await archive.leafHashes('acme', 0, 3).catch((e: unknown) => e);
