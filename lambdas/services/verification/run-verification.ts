@@ -10,7 +10,7 @@ import type { FinishDeps } from './finish-step.js';
 import { finishRun } from './finish-step.js';
 import type { SegmentDeps } from './segment-step.js';
 import { verifySegment } from './segment-step.js';
-import type { RunOutcome, RunPlan } from './run-types.js';
+import type { RunOutcome, RunPlan, SegmentOutcome } from './run-types.js';
 
 export type VerificationDeps = PlanDeps & Omit<SegmentDeps, 'onProgress'> & FinishDeps;
 
@@ -20,6 +20,11 @@ export interface RunOptions {
   readonly onPlan?: (plan: RunPlan) => void;
   /** Called as entries are read. */
   readonly onProgress?: (tenant: string, entries: number) => void;
+  /**
+   * Segments verified at once (default 2, the Distributed Map's concurrency in
+   * miniature): while one waits on an engine, another hashes.
+   */
+  readonly concurrency?: number;
 }
 
 /**
@@ -35,10 +40,15 @@ export async function runVerification(deps: VerificationDeps, tenants: readonly 
   for (const tenant of tenants) {
     const plan = await planRun(deps, tenant, options.segmentSize === undefined ? {} : { segmentSize: options.segmentSize });
     options.onPlan?.(plan);
-    const segments = [];
-    for (const task of plan.segments) {
-      segments.push(await verifySegment({ ...deps, onProgress: (n) => options.onProgress?.(tenant, n) }, task));
-    }
+    const segments: SegmentOutcome[] = new Array(plan.segments.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < plan.segments.length) {
+        const index = next++;
+        segments[index] = await verifySegment({ ...deps, onProgress: (n) => options.onProgress?.(tenant, n) }, plan.segments[index]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, plan.segments.length)) }, worker));
     outcomes.push(await finishRun(deps, plan, segments));
   }
   return outcomes;

@@ -47,8 +47,12 @@ export async function verifySegment(deps: SegmentDeps, task: SegmentTask): Promi
   let end: number | undefined;
 
   const flush = async (until: number, beyond: boolean): Promise<void> => {
-    for (const copy of deps.copies) {
-      const out = await crossCheckWindow(copy, { tenant: task.tenant, from: windowFrom ?? task.from, to: until, changes: window }, { beyond, ledgerAt: (p) => ledgerLeafAt(deps.ledger, task.tenant, p) });
+    // The copies live in different engines: read them at once, then tally in copy order (reports stay deterministic).
+    const outs = await Promise.all(
+      deps.copies.map((copy) => crossCheckWindow(copy, { tenant: task.tenant, from: windowFrom ?? task.from, to: until, changes: window }, { beyond, ledgerAt: (p) => ledgerLeafAt(deps.ledger, task.tenant, p) })),
+    );
+    for (const [i, copy] of deps.copies.entries()) {
+      const out = outs[i]!;
       const t = tally.get(copy.name)!;
       t.checked += out.checked;
       t.repaired += out.repaired;
