@@ -13,6 +13,7 @@ import { resolveDataDir } from '../lambdas/local/data-dir.js';
 import { startLocalRuntime } from '../lambdas/local/local-runtime.js';
 import { LocalTokenIssuer } from '../lambdas/local/local-tokens.js';
 import { drillCommand, verifyCommand } from '../lambdas/local/operator-commands.js';
+import { recoverCommand } from '../lambdas/local/recover-command.js';
 import { runSelfCheck } from '../lambdas/local/self-check.js';
 
 function entryCount(value: string): number {
@@ -125,6 +126,16 @@ program
   .option('--tenant <tenant...>', 'only these tenants (default: every tenant with a log)')
   .action(async (options: { tenant?: string[] }) => {
     process.exitCode = await drillCommand({ env: process.env, out: (line) => console.log(line), ...(options.tenant ? { tenants: options.tenant } : {}) }).catch(fail);
+  });
+
+program
+  .command('recover')
+  .description('after a restore left a tenant\'s ledger behind its published checkpoint: record the recovery (a SYSTEM entry with the next generation and the exact discarded range) and publish the new generation; exit 1 when refused')
+  .requiredOption('--tenant <tenant>', 'the tenant')
+  .option('--reason <text>', 'why, recorded in the SYSTEM entry', 'restored from a backup')
+  .option('--actor <actor>', 'who, recorded in the SYSTEM entry', `user:${process.env.USER ?? 'operator'}`)
+  .action(async (options: { tenant: string; reason: string; actor: string }) => {
+    process.exitCode = await recoverCommand({ env: process.env, out: (line) => console.log(line), ...options }).catch(fail);
   });
 
 program

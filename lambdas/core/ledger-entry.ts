@@ -50,12 +50,42 @@ export const signatureSchema = z.strictObject({
   clientDataJSON: z.string().regex(BASE64).max(8192).optional(),
 });
 
+/** The SYSTEM kind that records a recovery: the log continues from an earlier point (DESIGN §5). */
+export const RECOVERY_KIND = 'recovery';
+/** A C2SP signed note as text: printable ASCII lines, em dashes on signature lines, ending in a newline. */
+const NOTE_TEXT = /^[\x20-\x7e\n\u2014]+\n$/;
+
+/**
+ * The details of a `recovery` SYSTEM entry, strict: positions
+ * `[discarded.first, discarded.first + discarded.count)` of the log signed by
+ * `previousCheckpoint` were discarded (a restore kept only the first `first`
+ * entries); `retainedRoot` is the RFC 9162 root of that retained prefix and
+ * `consistencyProof` (RFC 9162 §2.1.4, hex) proves the old checkpoint extends
+ * it. From this entry on, the log carries `generation`. No key repeats a
+ * top-level entry key that `entry-fields.ts` scans for.
+ */
+export const recoveryDetailsSchema = z.strictObject({
+  generation: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  discarded: z.strictObject({ first: position, count: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
+  previousCheckpoint: z.string().max(8192).regex(NOTE_TEXT),
+  retainedRoot: z.string().regex(HEX64),
+  consistencyProof: z.array(z.string().regex(HEX64)).max(128),
+  reason: z.string().regex(TEXT),
+  actor: z.string().regex(TEXT),
+});
+
 /** SYSTEM entries carry a clear payload (e.g. what was shredded, a recovery range) that survives shredding. */
 export const systemPayloadSchema = z.strictObject({
-  system: z.strictObject({
-    kind: z.string().regex(NAME),
-    details: z.record(z.string().regex(NAME), z.json()),
-  }),
+  system: z
+    .strictObject({
+      kind: z.string().regex(NAME),
+      details: z.record(z.string().regex(NAME), z.json()),
+    })
+    .superRefine((system, ctx) => {
+      if (system.kind !== RECOVERY_KIND) return;
+      const parsed = recoveryDetailsSchema.safeParse(system.details);
+      for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: 'custom', message: issue.message, path: ['details', ...issue.path] });
+    }),
 });
 
 /** Objects parsed from JSON may carry an own "__proto__" key that copying would turn into a prototype. */
@@ -94,6 +124,21 @@ export type Entry = z.infer<typeof entrySchema>;
 export type Signature = z.infer<typeof signatureSchema>;
 /** What a SYSTEM entry records, in clear: a kind and its details. */
 export type SystemPayload = z.infer<typeof systemPayloadSchema>['system'];
+/** What a `recovery` SYSTEM entry records (see {@link recoveryDetailsSchema}). */
+export type RecoveryDetails = z.infer<typeof recoveryDetailsSchema>;
+
+/**
+ * The recovery details of a SYSTEM payload of kind `recovery`, validated, or
+ * undefined for any other payload.
+ *
+ * @example
+ * const recovery = recoveryDetailsOf(entry.payload); // { generation: 1, discarded: { first: 20, count: 5 }, … }
+ */
+export function recoveryDetailsOf(payload: Entry['payload']): RecoveryDetails | undefined {
+  if (!('system' in payload) || payload.system.kind !== RECOVERY_KIND) return undefined;
+  const parsed = recoveryDetailsSchema.safeParse(payload.system.details);
+  return parsed.success ? parsed.data : undefined;
+}
 export type Operation = z.infer<typeof operationSchema>;
 
 /** An entry together with its canonical bytes and leaf hash. */

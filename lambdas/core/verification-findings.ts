@@ -29,6 +29,10 @@ export type Finding =
   | { kind: 'WRONG_TENANT'; position: number; expected: string; found: string; message: string }
   /** Entry `position`'s timestamp is not after its predecessor's. */
   | { kind: 'TIMESTAMP_REGRESSION'; position: number; previous: string; found: string; message: string }
+  /** A `recovery` SYSTEM entry that does not hold: bad signature, wrong range or generation, a proof or retained root that does not match the log. */
+  | { kind: 'INVALID_RECOVERY'; position: number; message: string }
+  /** Entry `position`, after a recovery that started generation `expected`, carries the lower `generation`. */
+  | { kind: 'GENERATION_REGRESSION'; position: number; generation: number; expected: number; message: string }
   /** Bytes that are not a valid entry (or a checkpoint that is not a checkpoint). */
   | { kind: 'MALFORMED'; position: number | undefined; streamIndex: number | undefined; message: string };
 

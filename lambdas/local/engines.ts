@@ -8,7 +8,7 @@
  * roles able to log in (superuser password in `<dataDir>/postgres-password`).
  */
 import type { Server } from 'node:http';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -18,7 +18,8 @@ import S3rver from 's3rver';
 import { createKeyTable } from '../adapters/aws/dynamo-key-store.js';
 import { createLedgerTable } from '../adapters/aws/dynamo-ledger-store.js';
 import { writeFileAtomic } from '../adapters/local/atomic-file.js';
-import { provisionProjection, startEmbeddedPostgres, type ProjectionLogins } from '../adapters/postgres/embedded-server.js';
+import { provisionProjection, startEmbeddedPostgres, SUPERUSER, type ProjectionLogins } from '../adapters/postgres/embedded-server.js';
+import type { PostgresConnectionConfig } from '../adapters/postgres/postgres-database.js';
 
 /**
  * s3rver's Koa `listen` (missing from types/s3rver.d.ts): with a callback it
@@ -184,13 +185,28 @@ export function endpointsOf(engines: Engines, api: string): EndpointsInfo {
 
 /** Starts PostgreSQL in `<dataDir>/postgres` and provisions the `govledger` database; registers its stop in `stops`. */
 async function startPostgres(dataDir: string, port: number, stops: Array<() => Promise<void>>): Promise<PostgresEngine> {
-  const server = await startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), passwordFile: join(dataDir, 'postgres-password'), port });
+  const server = await startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), passwordFile: join(dataDir, POSTGRES_PASSWORD_FILE), port });
   stops.push(() => server.stop());
   const logins = await provisionProjection(server, DATABASE);
   return { endpoint: `${server.url}/${DATABASE}`, logins };
 }
 
 const DATABASE = 'govledger';
+/** The superuser's password file, under the data directory. */
+const POSTGRES_PASSWORD_FILE = 'postgres-password';
+
+/**
+ * The superuser's login on the embedded PostgreSQL of `dataDir`, wherever it
+ * runs (this process or a server beside it): `login`, a projection role's,
+ * says where it listens and which database; the password is in the data directory.
+ *
+ * @example
+ * const admin = await postgresSuperuser(dataDir, clients.postgres.reader);
+ */
+export async function postgresSuperuser(dataDir: string, login: PostgresConnectionConfig): Promise<PostgresConnectionConfig> {
+  const password = (await readFile(join(dataDir, POSTGRES_PASSWORD_FILE), 'utf8')).trim();
+  return { host: login.host, port: login.port, database: login.database, user: SUPERUSER, password };
+}
 
 /**
  * Writes `<dataDir>/endpoints.json` atomically (temp file, fsync, rename), so

@@ -13,7 +13,9 @@ import { EventArchive } from '../services/event-archive.js';
 import { recordDrill, runDrill, type DrillTargetReport } from '../services/verification/drill.js';
 import { summarize } from '../services/verification/report-summary.js';
 import { runVerification, type VerificationDeps } from '../services/verification/run-verification.js';
+import { LocalDatabaseCopy } from './database-drill-target.js';
 import { LocalEngineCopy, LocalLedgerCopy } from './drill-targets.js';
+import { postgresSuperuser } from './engines.js';
 import { attachOrStartEngines, wireLocalServices, type CommandEngines, type LocalServices } from './local-services.js';
 
 export interface CommandOptions {
@@ -29,7 +31,7 @@ export interface CommandOptions {
 const quiet: Logger = { warn: () => undefined, error: () => undefined };
 
 /** Runs `run` with the local services, attached to a running server or on engines started here. */
-async function withServices<T>(env: NodeJS.ProcessEnv, run: (services: LocalServices, engines: CommandEngines) => Promise<T>): Promise<T> {
+export async function withServices<T>(env: NodeJS.ProcessEnv, run: (services: LocalServices, engines: CommandEngines) => Promise<T>): Promise<T> {
   const engines = await attachOrStartEngines(env);
   try {
     const services = await wireLocalServices(engines.dataDir, engines.clients, env, quiet, { groupCommit: false });
@@ -88,8 +90,9 @@ export async function verifyCommand(options: CommandOptions): Promise<number> {
 
 /**
  * The backup-restore drill on copies of the data directory's engines: the
- * ledger (the DynamoDB engine's files) and the event archive (the S3
- * engine's files), each restored on a scratch engine and verified.
+ * ledger (the DynamoDB engine's files), the event archive (the S3 engine's
+ * files) and the projection database (an online base backup of the embedded
+ * PostgreSQL), each restored on a scratch engine and verified.
  *
  * @example
  * process.exitCode = await drillCommand({ env: process.env, out: console.log });
@@ -101,7 +104,12 @@ export async function drillCommand(options: CommandOptions): Promise<number> {
       const objects = new S3ObjectStore({ client: scratch.s3.client, bucket: clients.bucket, conditionalPuts: 'read-first' });
       return { kind: 'copy', copy: new EventArchive(objects, services.bus), restoredTo };
     });
-    const targets: RestoreTarget[] = [new LocalLedgerCopy(dataDir, clients.tables.ledger), events];
+    const database = new LocalDatabaseCopy(dataDir, {
+      admin: await postgresSuperuser(dataDir, clients.postgres.reader),
+      keys: services.keys,
+      committed: async () => new Map(await Promise.all(tenants.map(async (t) => [t, await services.projection.projectedThrough(t)] as const))),
+    });
+    const targets: RestoreTarget[] = [new LocalLedgerCopy(dataDir, clients.tables.ledger), events, database];
     const reports = await runDrill({ live: services.ledgerStore, objects: services.objects, reports: services.reports, logPrefix: services.logPrefix, verifierFor: services.verifierFor }, targets, tenants);
     for (const r of reports) options.out(drillLine(r));
     const recorded = await recordDrill({ reports: services.reports, appendSystem: (t, system, actor) => services.ledger.appendSystem(t, system, actor) }, reports, tenants);

@@ -28,7 +28,7 @@
  * conflict answers, and the conditional put still stops other processes.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Operation, Signature, SystemPayload } from '../core/ledger-entry.js';
+import { RECOVERY_KIND, type Operation, type RecoveryDetails, type Signature, type SystemPayload } from '../core/ledger-entry.js';
 import { sealJson } from '../core/payload-envelope.js';
 import { LedgerUnavailableError, PositionTakenError } from '../ports/errors.js';
 import type { LedgerBatch, LedgerStore } from '../ports/ledger-store.js';
@@ -36,6 +36,7 @@ import { MAX_BATCH_ENTRIES } from '../ports/ledger-store.js';
 import { buildBatch, lookupOf, planGroup, withTail, type Outcome, type PlanInput, type Planned } from './batch-planner.js';
 import { LedgerBusyError, ServiceInputError } from './errors.js';
 import type { KeyService } from './key-service.js';
+import { RECOVERY_RECORD_ID, recoveryKeyOf } from './recovery-record.js';
 
 /** One record of a request, as the API takes it (DESIGN §3 HTTP API). */
 export interface RecordInput {
@@ -95,6 +96,8 @@ export interface LedgerServiceOptions {
 
 /** A request waiting for its batch, with the promise to settle. */
 interface Prepared extends PlanInput {
+  /** A recovery, always alone in its batch: the generation it starts. */
+  readonly generation?: number;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
@@ -178,6 +181,27 @@ export class LedgerService {
     return result.records[0]!;
   }
 
+  /**
+   * Appends the `recovery` SYSTEM entry (DESIGN §5) that starts generation
+   * `recovery.generation`: alone in its batch, which like every later batch
+   * carries the new generation. Its Idempotency-Key derives from the
+   * checkpoint it forks from, so a second call for the same fork (whatever
+   * its reason) answers the first entry as a replay, also under a race.
+   * Validation of the recovery itself is `RecoveryService`'s.
+   *
+   * @example
+   * const { records: [entry], replayed } = await ledger.appendRecovery('acme', details, 'user:ops');
+   */
+  appendRecovery(tenant: string, recovery: RecoveryDetails, actor: string): Promise<AppendResult> {
+    const system: SystemPayload = { kind: RECOVERY_KIND, details: recovery };
+    const { previousCheckpoint } = recovery;
+    const request: AppendRequest = {
+      tenant, idempotencyKey: recoveryKeyOf(previousCheckpoint), requestHash: requestHash(previousCheckpoint), actor, correlationId: randomUUID(), records: [{ stream: 'system', payload: system }],
+    };
+    const input = { request, recordIds: [RECOVERY_RECORD_ID], named: [RECOVERY_RECORD_ID], payloads: [{ system }], system: true, generation: recovery.generation };
+    return new Promise<AppendResult>((resolve, reject) => void this.commit(tenant, [{ ...input, resolve, reject }]));
+  }
+
   private enqueue(input: PlanInput): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
       const prepared: Prepared = { ...input, resolve, reject };
@@ -233,7 +257,7 @@ export class LedgerService {
         const planned = this.settle(tenant, pending, planGroup(tenant, pending, index));
         pending = planned.map((p) => p.input);
         if (planned.length === 0) return;
-        const { batch, committed, records, rest } = buildBatch(tenant, tail, planned, this.clock());
+        const { batch, committed, records, rest } = buildBatch(tenant, startingGeneration(tail, group[0]?.generation), planned, this.clock());
         pending = committed.map((p) => p.input);
         this.requeue(tenant, rest.map((p) => p.input));
         await indexed;
@@ -281,4 +305,13 @@ export class LedgerService {
     this.requeue(tenant, again);
     return planned;
   }
+}
+
+/** The tail as the next batch builds on it: a recovery starts its (higher) generation there. */
+function startingGeneration(tail: LedgerBatch | undefined, generation: number | undefined): LedgerBatch | undefined {
+  if (generation === undefined) return tail;
+  if (tail === undefined || generation <= tail.generation) {
+    throw new ServiceInputError(`a recovery's generation ${generation} must follow a retained log's (${tail?.generation ?? 'none'})`);
+  }
+  return { ...tail, generation };
 }

@@ -32,6 +32,13 @@
  * so the loop ends; a bound (`casAttempts`) stops a writer that does not follow
  * this rule from keeping us busy. One publisher per tenant at a time
  * (`PublishScheduler`) still saves the duplicate work.
+ *
+ * After a restore (DESIGN §5) the ledger no longer extends the published
+ * checkpoint: an alarm (LedgerBehindCheckpointError, LogRootMismatchError)
+ * unless a valid recovery entry forks from exactly it (`recordedFork`). Then
+ * the new generation is published from the retained prefix (`retainedTree`),
+ * discarded write-once objects get a new version (`replaceDiscarded`), and
+ * the old checkpoint is swapped for the new one, even a smaller one.
  */
 import { bytesEqual, toHex } from '../core/bytes.js';
 import { originFor, signCheckpoint } from '../core/checkpoint.js';
@@ -43,11 +50,12 @@ import type { NoteSigner } from '../core/signed-note.js';
 import { TileBuilder } from '../core/tile-builder.js';
 import { entryBundlePath, hashesFromTiles, partialTilesForSize, TILE_WIDTH, tilePath } from '../core/tlog-tiles.js';
 import type { LedgerBatch, LedgerStore } from '../ports/ledger-store.js';
-import { ObjectStoreUnavailableError, type ObjectStore } from '../ports/object-store.js';
+import { ObjectImmutableError, ObjectStoreUnavailableError, type ObjectStore } from '../ports/object-store.js';
 import { CheckpointInvalidError, LedgerBehindCheckpointError, LogIncompleteError, LogRootMismatchError } from './log-errors.js';
 import {
   CHECKPOINT_CONTENT_TYPE, checkpointKey, checkTenant, parsePublishedCheckpoint, readPublishedCheckpoint, readTiles, TILE_CONTENT_TYPE, tileKey,
 } from './log-layout.js';
+import { recordedFork, replaceDiscarded, retainedTree } from './recovery-record.js';
 
 /** Who signs checkpoints: one key name per origin (`FileSigningKey`, a KMS signer factory). */
 export interface CheckpointSigners {
@@ -132,22 +140,39 @@ export class LogPublisher {
   async publish(tenant: string): Promise<PublishResult> {
     checkTenant(tenant);
     const origin = originFor(this.#logPrefix, tenant);
-    const current = (await readPublishedCheckpoint(this.objects, tenant))?.checkpoint;
+    const stored = await readPublishedCheckpoint(this.objects, tenant);
+    const current = stored?.checkpoint;
     if (current !== undefined && current.origin !== origin) {
       throw new CheckpointInvalidError(`stored checkpoint of ${tenant} is for ${JSON.stringify(current.origin)}, not ${JSON.stringify(origin)}`);
     }
-    const start = current?.size ?? 0;
-    const state = await this.#load(tenant, start, current?.rootHash);
-    const startPartials = new Set([...state.partials.keys(), ...(state.bundle ? [bundlePath(start)] : [])]);
-    const writes = await this.#extend(tenant, state);
-    if (state.size === start && current !== undefined) {
-      if (start > 0) await this.#checkLedgerAt(tenant, start, current.rootHash);
-      return { size: start, root: toHex(current.rootHash), published: false };
+    try {
+      return await this.#publishFrom(tenant, origin, await this.#load(tenant, current?.size ?? 0, current?.rootHash), current?.rootHash);
+    } catch (error) {
+      const forked = error instanceof LedgerBehindCheckpointError || (error instanceof LogRootMismatchError && error.against === 'ledger');
+      const recovery = forked && stored !== undefined ? await recordedFork(this.ledger, tenant, stored) : undefined;
+      if (recovery === undefined) throw error;
+      return this.#publishFrom(tenant, origin, await retainedTree(this.ledger, this.objects, tenant, recovery, stored!.checkpoint.size), undefined, stored!.note);
+    }
+  }
+
+  /**
+   * Extends `state` with the ledger and writes what changed, then the
+   * checkpoint. `root`: the published root at `state.size`, to check when
+   * nothing is new. `replacing`: the old generation's checkpoint note, which
+   * a recorded fork replaces (and whose objects it may give new versions).
+   */
+  async #publishFrom(tenant: string, origin: string, state: LogState, root: Uint8Array | undefined, replacing?: Uint8Array): Promise<PublishResult> {
+    const start = state.size;
+    const startPartials = new Set(replacing ? [] : [...state.partials.keys(), ...(state.bundle ? [bundlePath(start)] : [])]);
+    const writes = await this.#extend(tenant, state, replacing !== undefined);
+    if (state.size === start && root !== undefined) {
+      if (start > 0) await this.#checkLedgerAt(tenant, start, root);
+      return { size: start, root: toHex(root), published: false };
     }
     const partialWrites = [...state.partials].map(([path, bytes]) => ({ path, bytes, immutable: false }));
     if (state.bundle) partialWrites.push({ path: bundlePath(state.size), bytes: state.bundle, immutable: false });
-    await this.#putAll(tenant, [...writes, ...partialWrites.filter((w) => !startPartials.has(w.path))]);
-    return this.#writeCheckpoint(tenant, origin, state.size, state.range.root());
+    await this.#putAll(tenant, [...writes, ...partialWrites.filter((w) => !startPartials.has(w.path))], replacing !== undefined);
+    return this.#writeCheckpoint(tenant, origin, state.size, state.range.root(), replacing);
   }
 
   /** The tree at the published size, rebuilt from its partial tiles and checked against the published root. */
@@ -174,7 +199,7 @@ export class LogPublisher {
    * batch's root; returns the verified full tiles and bundles to write, having
    * written earlier ones whenever `flushEntries` accumulated.
    */
-  async #extend(tenant: string, state: LogState): Promise<ObjectWrite[]> {
+  async #extend(tenant: string, state: LogState, replace: boolean): Promise<ObjectWrite[]> {
     let tiles = new TileBuilder(state.size, state.partials);
     let bundles = new EntryBundleBuilder(state.size, state.bundle);
     let pending = 0;
@@ -196,7 +221,7 @@ export class LogPublisher {
       if (pending >= this.#flushEntries || last) {
         const writes = carry(state, tiles, bundles);
         if (last) return writes;
-        await this.#putAll(tenant, writes);
+        await this.#putAll(tenant, writes, replace);
         tiles = new TileBuilder(state.size, state.partials);
         bundles = new EntryBundleBuilder(state.size, state.bundle);
         pending = 0;
@@ -213,14 +238,15 @@ export class LogPublisher {
     checkRoot(size, root, batch);
   }
 
-  /** Swaps in a checkpoint of `size` unless one of `size` or more is stored (see the module doc). */
-  async #writeCheckpoint(tenant: string, origin: string, size: number, root: Uint8Array): Promise<PublishResult> {
+  /** Swaps in a checkpoint of `size` unless one of `size` or more is stored, or the `replacing` one (see the module doc). */
+  async #writeCheckpoint(tenant: string, origin: string, size: number, root: Uint8Array, replacing?: Uint8Array): Promise<PublishResult> {
     const key = checkpointKey(tenant);
     let note: Uint8Array | undefined;
     for (let attempt = 1; attempt <= this.#casAttempts; attempt++) {
       const stored = await this.objects.getVersioned(key);
       const latest = stored && parsePublishedCheckpoint(tenant, stored.bytes).checkpoint;
-      if (latest !== undefined && latest.size >= size) {
+      const replaced = replacing !== undefined && stored !== undefined && bytesEqual(stored.bytes, replacing);
+      if (latest !== undefined && latest.size >= size && !replaced) {
         if (latest.size === size && !bytesEqual(latest.rootHash, root)) {
           throw new LogRootMismatchError(size, 'checkpoint', 'another publisher signed a different root at this size');
         }
@@ -234,12 +260,16 @@ export class LogPublisher {
     throw new ObjectStoreUnavailableError(`the checkpoint of ${tenant} kept changing: ${this.#casAttempts} compare-and-swaps lost`);
   }
 
-  /** Puts every write, at most `putConcurrency` at a time; rejects once all settled if any failed. */
-  async #putAll(tenant: string, writes: readonly ObjectWrite[]): Promise<void> {
+  /** Puts every write, at most `putConcurrency` at a time (`replace`: new versions of discarded write-once objects); rejects once all settled if any failed. */
+  async #putAll(tenant: string, writes: readonly ObjectWrite[], replace: boolean): Promise<void> {
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let w = writes[next++]; w !== undefined; w = writes[next++]) {
-        await this.objects.put(tileKey(tenant, w.path), w.bytes, { contentType: TILE_CONTENT_TYPE, immutable: w.immutable });
+        const key = tileKey(tenant, w.path);
+        await this.objects.put(key, w.bytes, { contentType: TILE_CONTENT_TYPE, immutable: w.immutable }).catch((error: unknown) => {
+          if (!(replace && error instanceof ObjectImmutableError)) throw error;
+          return replaceDiscarded(this.objects, key, w.bytes, TILE_CONTENT_TYPE);
+        });
       }
     };
     const results = await Promise.allSettled(Array.from({ length: Math.min(this.#putConcurrency, writes.length) }, worker));

@@ -78,7 +78,8 @@ export interface EmbeddedPostgres {
 }
 
 const HOST = '127.0.0.1';
-const SUPERUSER = 'postgres';
+/** The cluster's superuser: `admin()` logs in as it, with the password in the password file. */
+export const SUPERUSER = 'postgres';
 
 /**
  * Starts (initialising on first use) a cluster in `options.dir`.

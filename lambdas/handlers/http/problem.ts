@@ -56,6 +56,9 @@ export const PROBLEM_TYPES: Readonly<Record<ErrorCode, ProblemType>> = {
   IDEMPOTENCY_CONFLICT: problem(422, 'idempotency-key-reused', 'Idempotency-Key reused with another request'),
   REVISION_CONFLICT: problem(409, 'revision-conflict', 'Revision conflict'),
   LEDGER_BUSY: busy,
+  NOTHING_DISCARDED: problem(409, 'nothing-discarded', 'Nothing was discarded: the ledger extends its checkpoints'),
+  RECOVERY_NOT_A_PREFIX: problem(409, 'recovery-not-a-prefix', 'The retained ledger is not a prefix of the signed log'),
+  RECOVERY_CONFLICT: problem(409, 'recovery-conflict', 'An invalid recovery entry already claims this fork'),
   // log reads and publishing
   INVALID_TENANT: problem(400, 'invalid-tenant', 'Invalid tenant id'),
   CHECKPOINT_NOT_FOUND: problem(404, 'not-found', 'Not found'),

@@ -5,6 +5,10 @@
  * append a SYSTEM entry carrying the report's SHA-256, so the history of
  * verification is itself in the verifiable log. The next run extends the
  * checkpoint recorded here only when this run found nothing.
+ *
+ * A checkpoint that a valid recovery entry forks from exactly (DESIGN §5) is
+ * not held against the log: the recovery proves the retained prefix against
+ * it instead (recovery-check.ts), and the report lists the recovery.
  */
 import { toHex } from '../../core/bytes.js';
 import { combineSegments, openCheckpointForVerification } from '../../core/log-verifier.js';
@@ -15,8 +19,9 @@ import type { NoteVerifier } from '../../core/signed-note.js';
 import type { Checkpoint } from '../../core/checkpoint.js';
 import type { Finding } from '../../core/verification-findings.js';
 import type { ReportSink } from '../../ports/report-sink.js';
+import { checkRecoveries } from './recovery-check.js';
 import { summarize } from './report-summary.js';
-import { VERIFICATION_KIND, type CopyTally, type RunOutcome, type RunPlan, type SegmentOutcome, type VerificationReport } from './run-types.js';
+import { VERIFICATION_KIND, type CopyTally, type RecoveryItem, type RunOutcome, type RunPlan, type SegmentOutcome, type VerificationReport } from './run-types.js';
 
 export interface FinishDeps {
   readonly reports: Pick<ReportSink, 'writeReport' | 'setLastRun'>;
@@ -36,7 +41,7 @@ export const VERIFIER_ACTOR = 'system:verifier';
  * process.exitCode = report.ok ? 0 : 1;
  */
 export async function finishRun(deps: FinishDeps, plan: RunPlan, outcomes: readonly SegmentOutcome[]): Promise<RunOutcome> {
-  const { findings, size, latest, previous } = combineRun(deps.verifierFor(plan.origin), plan, outcomes);
+  const { findings, size, latest, previous, recoveries } = combineRun(deps.verifierFor(plan.origin), plan, outcomes);
   const cross = outcomes.flatMap((o) => o.cross);
   const report: VerificationReport = {
     format: 'govledger.verification-report/v1',
@@ -53,6 +58,7 @@ export async function finishRun(deps: FinishDeps, plan: RunPlan, outcomes: reado
     cross,
     repairs: outcomes.flatMap((o) => o.repairs),
     copies: sumTallies(outcomes),
+    recoveries,
   };
   const json = new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`);
   const reportSha256 = toHex(sha256(json));
@@ -76,22 +82,27 @@ export async function finishRun(deps: FinishDeps, plan: RunPlan, outcomes: reado
 
 /**
  * The log-level half of the finish step, without side effects: opens the
- * plan's checkpoints (every failure a finding) and combines the segments.
+ * plan's checkpoints (every failure a finding), checks its recoveries and
+ * combines the segments against the checkpoints no valid recovery forks from.
  *
  * @example
- * const { findings, size } = combineRun(verifier, plan, outcomes);
+ * const { findings, size, recoveries } = combineRun(verifier, plan, outcomes);
  */
-export function combineRun(verifier: NoteVerifier, plan: RunPlan, outcomes: readonly SegmentOutcome[]): { findings: Finding[]; size: number; latest: Checkpoint | undefined; previous: Checkpoint | undefined } {
-  const findings: Finding[] = [];
+export function combineRun(verifier: NoteVerifier, plan: RunPlan, outcomes: readonly SegmentOutcome[]): { findings: Finding[]; size: number; latest: Checkpoint | undefined; previous: Checkpoint | undefined; recoveries: RecoveryItem[] } {
   const latest = plan.checkpoint === null ? {} : openCheckpointForVerification(plan.checkpoint, verifier, plan.origin);
   const previous = plan.previous === null ? {} : openCheckpointForVerification(plan.previous, verifier, plan.origin);
-  for (const f of [latest.finding, previous.finding]) if (f) findings.push(f);
-  const combined = combineSegments(
-    outcomes.map((o) => segmentResultFromJson(o.result)),
-    { ...(latest.checkpoint ? { checkpoint: latest.checkpoint } : {}), ...(previous.checkpoint ? { previous: previous.checkpoint } : {}) },
-  );
+  const findings = [latest.finding, previous.finding].filter((f): f is Finding => f !== undefined);
+  const results = outcomes.map((o) => segmentResultFromJson(o.result));
+  const recoveries = checkRecoveries(verifier, plan, results);
+  findings.push(...recoveries.findings);
+  const forked = (note: string | null): boolean => note !== null && recoveries.accepted.includes(note);
+  let checkpoint = forked(plan.checkpoint) ? undefined : latest.checkpoint;
+  let extended = forked(plan.previous) ? undefined : previous.checkpoint;
+  // A recovery covers the latest checkpoint: the log must still reach the older one if none covers that.
+  if (forked(plan.checkpoint)) [checkpoint, extended] = [extended, undefined];
+  const combined = combineSegments(results, { ...(checkpoint ? { checkpoint } : {}), ...(extended ? { previous: extended } : {}) });
   findings.push(...combined.findings);
-  return { findings, size: combined.size, latest: latest.checkpoint, previous: previous.checkpoint };
+  return { findings, size: combined.size, latest: latest.checkpoint, previous: previous.checkpoint, recoveries: recoveries.items };
 }
 
 function sumTallies(outcomes: readonly SegmentOutcome[]): Record<string, CopyTally> {

@@ -3,7 +3,9 @@
  * the tail (the size), the latest published checkpoint, and the checkpoint
  * the last successful run verified — from that run's SYSTEM entry in the
  * ledger, located through the report sink's pointer — and cuts [0, size)
- * into segments for the Distributed Map.
+ * into segments for the Distributed Map. It also gathers the recovery
+ * entries the finish step must check (DESIGN §5): those that fork from
+ * either checkpoint, and the newest one.
  */
 import { randomUUID } from 'node:crypto';
 import { parseCheckpoint } from '../../core/checkpoint.js';
@@ -13,13 +15,15 @@ import type { LedgerStore } from '../../ports/ledger-store.js';
 import type { ObjectStore } from '../../ports/object-store.js';
 import type { ReportSink } from '../../ports/report-sink.js';
 import { readPublishedCheckpoint } from '../log-layout.js';
+import { plannedRecoveries } from './recovery-check.js';
 import { VERIFICATION_KIND, type RunPlan, type SegmentTask } from './run-types.js';
 
 /** Positions per segment by default: ~25 s of hashing for one Lambda at 10⁴ entries/s is far below its 15 min. */
 export const DEFAULT_SEGMENT_SIZE = 250_000;
 
 export interface PlanDeps {
-  readonly ledger: Pick<LedgerStore, 'readTail' | 'batchAt'>;
+  /** With `getIdempotency`, `getHead` and `readBatches` the plan also gathers recovery entries. */
+  readonly ledger: Pick<LedgerStore, 'readTail' | 'batchAt'> & Partial<Pick<LedgerStore, 'getIdempotency' | 'getHead' | 'readBatches'>>;
   readonly objects: ObjectStore;
   readonly reports: Pick<ReportSink, 'lastRun'>;
   readonly logPrefix: string;
@@ -42,7 +46,9 @@ export async function planRun(deps: PlanDeps, tenant: string, options: { segment
   const size = tail === undefined ? 0 : tail.firstPosition + tail.entries.length;
   const checkpoint = published === undefined ? null : new TextDecoder().decode(published.note);
   // The published checkpoint was parsed when it was read; only the previous one's text needs parsing.
-  const cutAt = [published?.checkpoint.size, previous && checkpointSizeOf(previous.checkpoint)].filter((n): n is number => n !== undefined);
+  const previousSize = previous && checkpointSizeOf(previous.checkpoint);
+  const recoveries = await plannedRecoveries(deps.ledger, tenant, tail, checkpoint, previous && { note: previous.checkpoint, size: previousSize! });
+  const cutAt = [published?.checkpoint.size, previousSize, ...recoveries.map((r) => r.details.discarded.first)].filter((n): n is number => n !== undefined);
   const segments: SegmentTask[] = [];
   for (let from = 0, index = 0; from < size || index === 0; from += segmentSize, index++) {
     const to = Math.min(size, from + segmentSize);
@@ -60,6 +66,7 @@ export async function planRun(deps: PlanDeps, tenant: string, options: { segment
     previousRunPosition: previous?.position ?? null,
     cutAt,
     segments,
+    recoveries,
   };
 }
 
@@ -77,11 +84,14 @@ export function checkpointSizeOf(note: string): number {
 /**
  * The checkpoint the last successful run verified: the sink's pointer names a
  * position; the SYSTEM entry stored there (not the pointer) is what counts.
- * A pointer to anything but a verification entry of this tenant is ignored,
- * which only weakens the run to "no previous checkpoint" — never hides a
- * finding, because the latest checkpoint is still checked against the log.
+ * A pointer to anything but that run's verification entry of this tenant is
+ * ignored, which only weakens the run to "no previous checkpoint" — never
+ * hides a finding, because the latest checkpoint is still checked against the log.
+ *
+ * @example
+ * const verified = await lastVerified({ ledger, reports }, 'acme'); // { checkpoint: '<note>', position: 1250 } or undefined
  */
-async function lastVerified(deps: PlanDeps, tenant: string): Promise<{ checkpoint: string; position: number } | undefined> {
+export async function lastVerified(deps: { ledger: Pick<LedgerStore, 'batchAt'>; reports: Pick<ReportSink, 'lastRun'> }, tenant: string): Promise<{ checkpoint: string; position: number } | undefined> {
   const pointer = await deps.reports.lastRun(tenant);
   if (pointer === undefined) return undefined;
   const batch = await deps.ledger.batchAt(tenant, pointer.position);
@@ -90,7 +100,8 @@ async function lastVerified(deps: PlanDeps, tenant: string): Promise<{ checkpoin
   try {
     const { entry } = decodeEntry(bytes);
     const payload = entry.payload;
-    if (entry.tenant !== tenant || !('system' in payload) || payload.system.kind !== VERIFICATION_KIND) return undefined;
+    // After a restore the pointer may name a position the log now fills with another entry: only that run's own entry counts.
+    if (entry.tenant !== tenant || !('system' in payload) || payload.system.kind !== VERIFICATION_KIND || payload.system.details['runId'] !== pointer.runId) return undefined;
     const verified = payload.system.details['verifiedCheckpoint'];
     return typeof verified === 'string' ? { checkpoint: verified, position: pointer.position } : undefined;
   } catch {

@@ -20,6 +20,10 @@ export function summarize(report: VerificationReport): string {
   lines.push(`${report.tenant}: ${report.ok ? 'OK' : `${count} FINDING${count === 1 ? '' : 'S'}`} (run ${report.runId}, ${report.startedAt} → ${report.finishedAt})`);
   lines.push(`  ledger: ${report.size} entries; ${report.checkpoint ? `signed checkpoint at size ${report.checkpoint.size}, root ${report.checkpoint.root}` : 'no checkpoint published yet'}`);
   lines.push(`  previous verified checkpoint: ${report.previous ? `size ${report.previous.size}, root ${report.previous.root}` : 'none (first run)'}`);
+  for (const r of report.recoveries) {
+    const { first, count } = r.discarded;
+    lines.push(`  recovery at position ${r.position}: generation ${r.generation}, positions ${first}..${first + count - 1} of checkpoint ${r.previousCheckpoint.size} discarded (${JSON.stringify(r.reason)}, ${r.actor})`);
+  }
   for (const [name, t] of Object.entries(report.copies)) {
     lines.push(`  ${name}: ${t.checked} positions compared, ${t.repaired} re-derived from the ledger, ${t.findings} finding${t.findings === 1 ? '' : 's'}`);
   }

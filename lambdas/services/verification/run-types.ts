@@ -4,7 +4,9 @@
  * in the CLI (`govledger verify`) and as Step Functions Lambda tasks (the
  * Distributed Map iterates `RunPlan.segments`).
  */
+import type { RecoveryDetails } from '../../core/ledger-entry.js';
 import type { SegmentResultJson } from '../../core/segment-json.js';
+import type { RecoverySummary } from '../recovery-record.js';
 import type { Finding } from '../../core/verification-findings.js';
 
 /** What the plan step decided for one tenant's run. */
@@ -26,7 +28,24 @@ export interface RunPlan {
   readonly cutAt: readonly number[];
   /** Nominal segment bounds `[from, to)`; the last one ends at `size`. */
   readonly segments: readonly SegmentTask[];
+  /** Recovery entries the finish step checks: forks from either checkpoint and the newest (absent in older plans: none). */
+  readonly recoveries?: readonly PlannedRecovery[];
 }
+
+/** A recovery entry as the plan found it (DESIGN §5 "Recovery audit trail"). */
+export interface PlannedRecovery {
+  readonly position: number;
+  /** The entry's own generation. */
+  readonly generation: number;
+  readonly details: RecoveryDetails;
+  /** The generation of the entry before it, which it must exceed. */
+  readonly before: number;
+  /** Entries after it (up to the next planned recovery, from the last verified size on) with a lower generation than its own; the first 100. */
+  readonly regressions: ReadonlyArray<{ readonly position: number; readonly generation: number }>;
+}
+
+/** A recovery the run checked and accepted: informational, not a finding. */
+export type RecoveryItem = RecoverySummary;
 
 /** One Distributed Map item: verify the batches whose first position is in `[from, to)`. */
 export interface SegmentTask {
@@ -90,6 +109,8 @@ export interface VerificationReport {
   readonly cross: readonly CrossFinding[];
   readonly repairs: readonly CopyRepair[];
   readonly copies: Readonly<Record<string, CopyTally>>;
+  /** Recorded recoveries this run checked and accepted (forks the log may take). */
+  readonly recoveries: readonly RecoveryItem[];
 }
 
 /** What the finish step returns: the report, where it went and the SYSTEM entry recording it. */
