@@ -9,20 +9,23 @@
  *
  * The log is built through the real services (encrypted payloads, batches of
  * 100 entries per request) and the copies are filled by the real change
- * tailer. `BENCH_E2E_N` sets the size (default 20,000: building 10⁶ entries
+ * tailer. The engines run in a process of their own (`engine-host.ts`), as
+ * they do when `govledger verify` attaches to a running `npm start`, so the
+ * RSS figures are the verifying process's. `BENCH_E2E_N` sets the size (default 20,000: building 10⁶ entries
  * through the services takes about 20 minutes here, far longer than the run
  * being measured). Peak RSS is sampled during the run only, and the baseline
  * streams the log batch by batch, so neither holds the log in memory: run it
  * at two sizes to see that the run's RSS does not grow with n.
  */
+import { fork } from 'node:child_process';
 import { hash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresChangeCursors } from '../lambdas/adapters/postgres/postgres-change-cursors.js';
 import type { Logger } from '../lambdas/handlers/http/logger.js';
-import { startEngines } from '../lambdas/local/engines.js';
-import { wireLocalServices } from '../lambdas/local/local-services.js';
+import type { EndpointsInfo } from '../lambdas/local/engines.js';
+import { clientsOfEndpoints, wireLocalServices } from '../lambdas/local/local-services.js';
 import { ChangeTailer } from '../lambdas/services/change-tailer.js';
 import { LogPublisher } from '../lambdas/services/log-publisher.js';
 import { requestHash } from '../lambdas/services/ledger-service.js';
@@ -34,9 +37,13 @@ const TENANT = 'bench';
 const quiet: Logger = { warn: () => undefined, error: () => undefined };
 
 const dir = await mkdtemp(join(tmpdir(), 'govledger-e2e-'));
-const engines = await startEngines(dir, { env: {}, postgres: true });
+const host = fork(join(import.meta.dirname, 'engine-host.ts'), [dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+await new Promise<void>((resolve, reject) => {
+  host.once('message', () => resolve());
+  host.once('exit', (code) => reject(new Error(`the engine host exited (${code}) before it was ready`)));
+});
 try {
-  const clients = { dynamodb: engines.dynamodb.client, s3: engines.s3.client, tables: engines.tables, bucket: engines.bucket, postgres: engines.postgres!.logins };
+  const clients = await clientsOfEndpoints(dir, JSON.parse(await readFile(join(dir, 'endpoints.json'), 'utf8')) as EndpointsInfo);
   const services = await wireLocalServices(dir, clients, { GOVLEDGER_LOG_PREFIX: 'govledger.bench' }, quiet);
   try {
     // Build: N entries through the ledger service, ~1 KiB payloads, 100 per request.
@@ -71,7 +78,8 @@ try {
     }
 
     // The run: plan → segments (ledger + both copies) → finish (report + SYSTEM entry), its RSS sampled every 20 ms.
-    const rssBefore = process.memoryUsage().rss;
+    (globalThis as { gc?: () => void }).gc?.(); // with node --expose-gc: the heap figure below is what is retained, not garbage
+    const { rss: rssBefore, heapUsed: heapBefore } = process.memoryUsage();
     let peak = rssBefore;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
     t = performance.now();
@@ -100,15 +108,20 @@ try {
       `baseline  ${baseline.toFixed(0).padStart(7)} ms  ${rate(baseline)} entries/s  (raw SHA-256 of the same bytes in memory, best of 3)`,
       `e2e run   ${verified.toFixed(0).padStart(7)} ms  ${rate(verified)} entries/s  (ledger read from dynalite + verify + archive and projection compared position by position + report)`,
       `copies compared: ${Object.entries(outcome!.report.copies).map(([name, c]) => `${name} ${c.checked}`).join(', ')}; reading alone: ${parts.join(', ')}`,
-      `RSS during the run: peak ${(peak / 2 ** 20).toFixed(0)} MiB, ${((peak - rssBefore) / 2 ** 20).toFixed(0)} MiB above its start (${(rssBefore / 2 ** 20).toFixed(0)} MiB; the engines run in this process)`,
+      `RSS during the run: peak ${(peak / 2 ** 20).toFixed(0)} MiB, ${((peak - rssBefore) / 2 ** 20).toFixed(0)} MiB above its start (${(rssBefore / 2 ** 20).toFixed(0)} MiB, of which JS heap ${(heapBefore / 2 ** 20).toFixed(0)} MiB; the engines run in another process)`,
       `e2e_verify_ratio=${(baseline / verified).toFixed(4)}`,
     ];
     for (const line of lines) console.log(line);
     if (process.env.BENCH_RECORD !== '0') recordResults('verify-e2e', `BENCH_E2E_N=${N} npm run bench -- verify-e2e`, lines);
   } finally {
     await services.close();
+    clients.dynamodb.destroy();
+    clients.s3.destroy();
   }
 } finally {
-  await engines.stop();
+  await new Promise((resolve) => {
+    host.once('exit', resolve);
+    host.send('stop');
+  });
   await rm(dir, { recursive: true, force: true });
 }

@@ -30,7 +30,7 @@ import { KeyService } from '../services/key-service.js';
 import { LedgerService } from '../services/ledger-service.js';
 import { Projector } from '../services/projector.js';
 import { openDataDir, resolveDataDir } from './data-dir.js';
-import { dynamoClientFor, s3ClientFor, startEngines, type EndpointsInfo } from './engines.js';
+import { dynamoClientFor, postgresSuperuser, s3ClientFor, startEngines, type EndpointsInfo } from './engines.js';
 
 /** SDK clients and logins for the engines, wherever they run. */
 export interface EngineClients {
@@ -119,13 +119,8 @@ export async function attachOrStartEngines(env: NodeJS.ProcessEnv): Promise<Comm
   const dataDir = resolveDataDir(env);
   const running = await runningServer(dataDir);
   if (running !== undefined) {
-    const dynamodb = dynamoClientFor(running.dynamodb);
-    const s3 = s3ClientFor(running.s3);
-    const url = new URL(running.postgres!);
-    const password = (await readFile(join(dataDir, 'postgres-password'), 'utf8')).trim();
-    const postgres = projectionLogins({ host: url.hostname, port: Number(url.port), database: url.pathname.slice(1), user: 'postgres', password });
-    const clients = { dynamodb, s3, tables: { ledger: running.ledgerTable, keys: running.keyTable }, bucket: running.bucket, postgres };
-    return { dataDir, clients, attached: true, close: async () => void (dynamodb.destroy(), s3.destroy()) };
+    const clients = await clientsOfEndpoints(dataDir, running);
+    return { dataDir, clients, attached: true, close: async () => void (clients.dynamodb.destroy(), clients.s3.destroy()) };
   }
   const lock = await openDataDir(env);
   try {
@@ -137,6 +132,21 @@ export async function attachOrStartEngines(env: NodeJS.ProcessEnv): Promise<Comm
     await lock.release();
     throw error;
   }
+}
+
+/**
+ * Clients for engines another process runs on `dataDir` (a server's, as its
+ * `endpoints.json` names them, with PostgreSQL): the SDK clients, and the
+ * projection's logins derived from the superuser's password in the data directory.
+ *
+ * @example
+ * const clients = await clientsOfEndpoints(dataDir, JSON.parse(await readFile(join(dataDir, 'endpoints.json'), 'utf8')));
+ */
+export async function clientsOfEndpoints(dataDir: string, info: EndpointsInfo): Promise<EngineClients> {
+  if (info.postgres === null) throw new RangeError('the engines run without PostgreSQL');
+  const url = new URL(info.postgres);
+  const admin = await postgresSuperuser(dataDir, { host: url.hostname, port: Number(url.port), database: url.pathname.slice(1), user: '', password: '' });
+  return { dynamodb: dynamoClientFor(info.dynamodb), s3: s3ClientFor(info.s3), tables: { ledger: info.ledgerTable, keys: info.keyTable }, bucket: info.bucket, postgres: projectionLogins(admin) };
 }
 
 /** The endpoints of a live server on `dataDir`, or undefined. */
