@@ -122,7 +122,7 @@ program
 
 program
   .command('drill')
-  .description('backup-restore drill: restore copies of the ledger and event archive engines into scratch engines, verify them, report RTO/RPO; exit 1 if any restore fails or lost acknowledged entries')
+  .description('backup-restore drill: restore the ledger and event archive from copies of their engines\' files and the projection database from an online base backup, into scratch engines, verify them, report RTO/RPO; exit 1 if any restore fails or lost acknowledged entries')
   .option('--tenant <tenant...>', 'only these tenants (default: every tenant with a log)')
   .action(async (options: { tenant?: string[] }) => {
     process.exitCode = await drillCommand({ env: process.env, out: (line) => console.log(line), ...(options.tenant ? { tenants: options.tenant } : {}) }).catch(fail);
