@@ -31,8 +31,11 @@
  *   Of concurrent `putIfMatch` calls naming one tag, at most one succeeds. A
  *   tag changes whenever the bytes do (identical bytes may keep it). One that
  *   throws may or may not have stored its bytes: re-read. Write such a key
- *   only with `putIfMatch`; `putIfMatch` on an immutable key is a caller bug
- *   (the fake refuses it with RangeError).
+ *   only with `putIfMatch`. On an immutable key, `putIfMatch` with its current
+ *   tag supersedes the write-once object (it stays write-once for `put`): the
+ *   one way to replace one, reserved for republishing a log after a recorded
+ *   recovery (`replaceDiscarded` in `lambdas/services/recovery-record.ts`); S3
+ *   writes a new version and Object Lock keeps the old one as evidence.
  * - `list(prefix, startAfter?)` yields the keys starting with `prefix` (`''`
  *   for all; else a key prefix, which may end in `/`) that sort after
  *   `startAfter` (exclusive; any string), in ascending order of their UTF-8

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../lambdas/ports/object-store.js';
+import { ObjectImmutableError } from '../../lambdas/ports/errors.js';
 import type { ObjectStoreUnderTest } from './object-store.contract.js';
 
 const TEXT = { contentType: 'text/plain; charset=utf-8' } as const;
@@ -74,6 +75,22 @@ export function objectStoreCasContract(name: string, makeStore: () => Promise<Ob
       const tags = await Promise.all(Array.from({ length: 8 }, (_, i) => store.putIfMatch(KEY, bytes(`first ${i}`), TEXT, undefined)));
       // Assess
       expect(tags.filter((t) => t !== undefined)).toHaveLength(1);
+    });
+
+    it('supersedes a write-once object only through putIfMatch with its current tag, and it stays write-once for put', async () => {
+      // Prepare: a full tile of a generation a recovery discarded
+      const tile = 'acme/tile/0/000';
+      await store.put(tile, bytes('old generation'), { contentType: 'application/octet-stream', immutable: true });
+      const { etag } = (await store.getVersioned(tile))!;
+      // Act
+      const stale = await store.putIfMatch(tile, bytes('new generation'), TEXT, 'not-its-tag');
+      const replaced = await store.putIfMatch(tile, bytes('new generation'), TEXT, etag);
+      const plain = await store.put(tile, bytes('a third'), { contentType: 'application/octet-stream', immutable: true }).catch((e: unknown) => e);
+      // Assess
+      expect(stale).toBeUndefined();
+      expect(replaced).toEqual(expect.any(String));
+      expect(plain).toBeInstanceOf(ObjectImmutableError);
+      expect(await store.get(tile)).toEqual(bytes('new generation'));
     });
   });
 }

@@ -113,11 +113,12 @@ export class MemoryObjectStore implements ObjectStore {
     checkObjectKey(key);
     const fault = await this.#enter('putIfMatch', key);
     const existing = this.#objects.get(key);
-    if (existing?.immutable) throw new RangeError(`object ${key} is immutable; putIfMatch is for mutable keys`);
     if (existing?.etag !== etag) return undefined;
-    const stored = { bytes: bytes.slice(), contentType: options.contentType, immutable: false, etag: this.#nextTag() };
+    // Superseding a write-once object keeps it write-once (see the port's contract).
+    const immutable = existing?.immutable ?? false;
+    const stored = { bytes: bytes.slice(), contentType: options.contentType, immutable, etag: this.#nextTag() };
     this.#objects.set(key, stored);
-    this.#log.push({ key, immutable: false });
+    this.#log.push({ key, immutable });
     if (fault?.kind === 'persist') throw new ObjectStoreUnavailableError(`injected: putIfMatch of ${key} persisted but the reply was lost`);
     return stored.etag;
   }
