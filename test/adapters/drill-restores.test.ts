@@ -6,7 +6,7 @@ import {
   CreateDBInstanceCommand, DeleteDBClusterCommand, DeleteDBInstanceCommand, DescribeDBClustersCommand, DescribeDBInstancesCommand,
   RDSClient, RestoreDBClusterToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
-import { DynamoDBDocumentClient, QueryCommand as DocQueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand as DocBatchGetCommand, DynamoDBDocumentClient, QueryCommand as DocQueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AuroraPitrRestore } from '../../lambdas/adapters/aws/aurora-pitr-restore.js';
@@ -49,6 +49,7 @@ describe('DynamoPitrRestore', () => {
     dynamo.on(RestoreTableToPointInTimeCommand).resolves({ TableDescription: { RestoreSummary: { RestoreDateTime: RESTORED_TO, RestoreInProgress: true } } });
     dynamo.on(DescribeTableCommand).resolvesOnce({ Table: { TableStatus: 'CREATING' } }).resolves({ Table: { TableStatus: 'ACTIVE' } });
     docs.on(DocQueryCommand).resolves({ Items: [] });
+    docs.on(DocBatchGetCommand).resolves({ Responses: {} }); // the plan's index lookups (recoveries): nothing recorded
     dynamo.on(DeleteTableCommand).resolves({});
     // Act
     const [report] = await runDrill(deps, [target()], ['acme']);
@@ -62,6 +63,7 @@ describe('DynamoPitrRestore', () => {
     expect(dynamo.commandCalls(DescribeTableCommand)).toHaveLength(2);
     expect(docs.commandCalls(DocQueryCommand).length).toBeGreaterThan(0);
     expect(docs.commandCalls(DocQueryCommand).every((c) => c.args[0].input.TableName === 'govledger-ledger-drill-r1')).toBe(true);
+    expect(docs.commandCalls(DocBatchGetCommand).every((c) => Object.keys(c.args[0].input.RequestItems ?? {}).every((t) => t === 'govledger-ledger-drill-r1'))).toBe(true);
     expect(dynamo.commandCalls(DeleteTableCommand).map((c) => c.args[0].input)).toEqual([{ TableName: 'govledger-ledger-drill-r1' }]);
   });
 
