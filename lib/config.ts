@@ -11,6 +11,26 @@ import { isValidKeyName } from '../lambdas/core/signed-note.js';
 /** Log retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
+/**
+ * An EventBridge Scheduler cron expression, `cron(minutes hours day-of-month
+ * month day-of-week year)`: six fields, and exactly one of the two day fields
+ * is `?` (Scheduler's rule; it refuses the schedule otherwise).
+ */
+const cron = z.string().refine((expression) => {
+  const fields = /^cron\((.*)\)$/.exec(expression)?.[1]?.split(' ');
+  if (fields === undefined || fields.length !== 6 || fields.some((f) => !/^[0-9A-Z*?,/#LW-]+$/.test(f))) return false;
+  return (fields[2] === '?') !== (fields[4] === '?');
+}, 'must be an EventBridge Scheduler cron expression: cron(minutes hours day-of-month month day-of-week year), one day field "?" (e.g. "cron(0 2 * * ? *)")');
+
+const timeZone = z.string().refine((zone) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone (e.g. "UTC", "Europe/Paris")');
+
 const int = (min: number, max: number) => z.coerce.number().int(`must be a whole number`).min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`);
 
 const schema = z
@@ -31,6 +51,14 @@ const schema = z
     dbMaxCapacity: z.coerce.number().min(1, 'must be ≥ 1').max(256, 'must be ≤ 256').multipleOf(0.5, 'must be a multiple of 0.5'),
     apiRateLimit: int(1, 10_000),
     apiBurstLimit: int(1, 5_000),
+    /** When the full verification runs (issue 8): nightly by default. */
+    verificationSchedule: cron,
+    /** When the backup-restore drill runs: weekly by default. */
+    drillSchedule: cron,
+    /** The time zone both schedules are read in. */
+    scheduleTimeZone: timeZone,
+    /** How long a drill waits for a restore to become readable before it tears it down and fails. */
+    drillMaxWaitMinutes: int(15, 24 * 60),
   })
   .superRefine((c, ctx) => {
     if ((c.cloudHsmKeyStoreId === undefined) !== (c.cloudHsmClusterId === undefined)) {
@@ -46,7 +74,18 @@ const schema = z
 export type GovledgerConfig = z.infer<typeof schema>;
 
 /** Defaults for keys that may be left out; the rest are required. */
-export const CONFIG_DEFAULTS = { logRetentionDays: 365, backupRetentionDays: 35, dbMinCapacity: 0.5, dbMaxCapacity: 4, apiRateLimit: 50, apiBurstLimit: 100 } as const;
+export const CONFIG_DEFAULTS = {
+  logRetentionDays: 365,
+  backupRetentionDays: 35,
+  dbMinCapacity: 0.5,
+  dbMaxCapacity: 4,
+  apiRateLimit: 50,
+  apiBurstLimit: 100,
+  verificationSchedule: 'cron(0 2 * * ? *)',
+  drillSchedule: 'cron(0 4 ? * SUN *)',
+  scheduleTimeZone: 'UTC',
+  drillMaxWaitMinutes: 240,
+} as const;
 
 /** Context key of a config field: `envName` → `govledger:envName`. */
 export const contextKey = (field: string): string => `govledger:${field}`;

@@ -12,7 +12,11 @@ import type { Resource } from '../lambdas/entry/shared/env.js';
 
 /** How a function may use each resource (see `grants.ts` for the exact IAM actions). */
 export interface Access {
-  readonly ledgerTable?: 'read' | 'append';
+  /**
+   * `list`: only the Scan that lists the tenants (verification and drill plans);
+   * `verify`: `read` plus the index items' BatchGetItem (a verification plan looks recovery entries up by record id).
+   */
+  readonly ledgerTable?: 'read' | 'append' | 'list' | 'verify';
   readonly keyTable?: 'read' | 'write' | 'shred';
   /** `generate`: new KEKs; `unwrap`: decrypt KEKs; `wrap`: both. Only with encryption context purpose govledger/kek. */
   readonly masterKey?: 'generate' | 'unwrap' | 'wrap';
@@ -26,6 +30,17 @@ export interface Access {
   readonly eventBucket?: 'read' | 'write';
   /** RDS Proxy IAM auth as the projection's writer, its reader, or the shredding purge role. */
   readonly database?: 'projector' | 'reader' | 'purger';
+  /** The checkpoint origin prefix, without the signing key (no IAM). */
+  readonly logOrigin?: 'read';
+  /** Verification and drill reports; `write` also reads (a write-once put compares on conflict). */
+  readonly reportsBucket?: 'read' | 'write';
+  /** Scratch objects under `runs/` (segment outcomes) or `drills/` (replayed events); `drills-clear` lists and deletes them. */
+  readonly scratchBucket?: 'runs-read' | 'runs-write' | 'drills-read' | 'drills-write' | 'drills-clear';
+  /**
+   * The backup-restore drill's scratch resources (`govledger-<env>-*-drill-*`):
+   * restore, poll and delete them (`*-restore`), or read what was restored.
+   */
+  readonly drill?: 'ledger-restore' | 'ledger-read' | 'database-restore' | 'database-connect' | 'events-restore';
 }
 
 // Every Access key is a resource of the env contract, and vice versa.

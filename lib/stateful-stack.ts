@@ -6,7 +6,7 @@
  * The stateless stack reads these through `StatefulStack`'s fields.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { EventBus } from 'aws-cdk-lib/aws-events';
+import { EventBus, type Archive } from 'aws-cdk-lib/aws-events';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { GovledgerConfig } from './config.js';
@@ -38,6 +38,8 @@ export class StatefulStack extends Stack {
   readonly identity: LedgerIdentity;
   /** The event archive's bus; its archive keeps every event for replay. */
   readonly eventBus: EventBus;
+  /** Every event of the bus, kept for replay (the drill replays it to a scratch copy). */
+  readonly eventArchive: Archive;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, { ...props, terminationProtection: true, description: `govledger ${props.config.envName}: stateful resources (retained on delete)` });
@@ -59,13 +61,13 @@ export class StatefulStack extends Stack {
     this.identity = new LedgerIdentity(this, 'Identity', { envName: config.envName, logRetention });
     this.eventBus = new EventBus(this, 'LedgerBus', { eventBusName: `govledger-${config.envName}-ledger`, description: 'govledger ledger entries, one event per entry (DESIGN §1)' });
     this.eventBus.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    const archive = this.eventBus.archive('LedgerArchive', {
+    this.eventArchive = this.eventBus.archive('LedgerArchive', {
       archiveName: `govledger-${config.envName}-ledger`,
-      description: 'Every ledger event, kept indefinitely, for replay (drills: StartReplay to a scratch bus)',
+      description: 'Every ledger event, kept indefinitely, for replay (drills replay it to a collector rule that copies it to scratch)',
       eventPattern: { account: [this.account] },
       retention: Duration.days(0),
     });
-    archive.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.eventArchive.applyRemovalPolicy(RemovalPolicy.RETAIN);
     this.#outputs();
   }
 
@@ -76,6 +78,7 @@ export class StatefulStack extends Stack {
     out('LedgerTableName', this.tables.ledger.tableName, 'DynamoDB ledger table');
     out('LogBucketName', this.buckets.log.bucketName, 'Tiles, bundles and checkpoints');
     out('EventBucketName', this.buckets.events.bucketName, 'Readable copy of the event archive');
+    out('ReportsBucketName', this.buckets.reports.bucketName, 'Verification and drill reports (<tenant>/<runId>.json and .txt)');
     out('SigningKeyArn', this.keys.signingKey.keyArn, 'KMS Ed25519 checkpoint key');
     out('DatabaseProxyEndpoint', this.database.proxy.endpoint, 'RDS Proxy (IAM auth, inside the VPC)');
   }

@@ -9,6 +9,7 @@ import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cd
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISubnetGroup } from 'aws-cdk-lib/aws-rds';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -19,9 +20,11 @@ import { LedgerApi } from './constructs/ledger-api.js';
 import { ledgerBucketName, ledgerBucketObjectsFinding } from './constructs/ledger-buckets.js';
 import { LedgerFunction } from './constructs/ledger-function.js';
 import { DATABASE_NAME, DATABASE_USERS, PROXY_PORT } from './constructs/projection-database.js';
+import { drillCollectorRuleName, drillDatabaseSecurityGroup } from './drill-workflow.js';
 import { FUNCTIONS, type FunctionSpec, type StreamTrigger } from './functions.js';
 import { environmentFor, grantsFor, type GrantTargets } from './grants.js';
 import type { StatefulStack } from './stateful-stack.js';
+import { VerificationWorkflow } from './verification-workflow.js';
 
 /** Sort keys of the ledger table's batch items (`DynamoLedgerStore`): the only stream records consumers are invoked for. */
 export const BATCH_ITEM_SK_PREFIX = 'B#';
@@ -33,12 +36,11 @@ export interface StatelessStackProps extends StackProps {
 }
 
 /**
- * What the verification workflow (issue 8) builds on. It belongs in
- * `lib/verification-*.ts`, instantiated at the marked place in the
- * constructor: its step functions as `FunctionSpec`s made with `addFunction`
- * (same grants vocabulary), its state machine and EventBridge Scheduler
- * schedule next to them, findings published as `alarms.findings` (which
- * already alarms) and failures notifying `alarms.topic`.
+ * What the verification workflow (issue 8, `lib/verification-workflow.ts`)
+ * builds on: its step functions as `FunctionSpec`s made with `addFunction`
+ * (same grants vocabulary), its state machines and EventBridge Scheduler
+ * schedules next to them, findings and failed runs published as the metrics
+ * `alarms.findings` and `alarms.failures` alarm on.
  */
 export interface VerificationContext {
   readonly stateful: StatefulStack;
@@ -57,6 +59,8 @@ export class StatelessStack extends Stack {
   readonly alarms: LedgerAlarms;
   readonly api: LedgerApi;
   readonly verification: VerificationContext;
+  /** The nightly verification and the backup-restore drill (state machines, schedules, functions). */
+  readonly workflow: VerificationWorkflow;
   readonly #stateful: StatefulStack;
   readonly #targets: GrantTargets;
 
@@ -65,13 +69,22 @@ export class StatelessStack extends Stack {
     const { config, stateful } = props;
     this.config = config;
     this.#stateful = stateful;
+    const bucketNamed = (id: string, kind: Parameters<typeof ledgerBucketName>[2]) => Bucket.fromBucketName(this, id, ledgerBucketName(this, config.envName, kind));
     this.#targets = {
       ledgerTable: stateful.tables.ledger,
       keyTable: stateful.tables.keys,
       // By name, not by reference: fixed names keep exports out of IAM resources (and cdk-nag's findings predictable).
-      logBucket: Bucket.fromBucketName(this, 'LogBucket', ledgerBucketName(this, config.envName, 'log')),
-      eventBucket: Bucket.fromBucketName(this, 'EventBucket', ledgerBucketName(this, config.envName, 'events')),
-      bucketObjectFindings: { log: ledgerBucketObjectsFinding(this, config.envName, 'log'), events: ledgerBucketObjectsFinding(this, config.envName, 'events') },
+      logBucket: bucketNamed('LogBucket', 'log'),
+      eventBucket: bucketNamed('EventBucket', 'events'),
+      reportsBucket: bucketNamed('ReportsBucket', 'reports'),
+      scratchBucket: bucketNamed('ScratchBucket', 'scratch'),
+      bucketObjectFindings: {
+        log: ledgerBucketObjectsFinding(this, config.envName, 'log'),
+        events: ledgerBucketObjectsFinding(this, config.envName, 'events'),
+        reports: ledgerBucketObjectsFinding(this, config.envName, 'reports'),
+        scratchRuns: ledgerBucketObjectsFinding(this, config.envName, 'scratch', 'runs/*'),
+        scratchDrills: ledgerBucketObjectsFinding(this, config.envName, 'scratch', 'drills/*'),
+      },
       dataKey: stateful.keys.dataKey,
       masterKey: stateful.keys.masterKey,
       signingKey: stateful.keys.signingKey,
@@ -84,6 +97,14 @@ export class StatelessStack extends Stack {
       tokenIssuer: stateful.identity.userPool.userPoolProviderUrl,
       tokenClientId: stateful.identity.client.userPoolClientId,
       ...(config.cloudHsmClusterId ? { cloudHsmClusterId: config.cloudHsmClusterId } : {}),
+      drill: {
+        namePrefix: `govledger-${config.envName}`,
+        sourceCluster: stateful.database.cluster.clusterIdentifier,
+        subnetGroup: (stateful.database.cluster.node.findChild('Subnets') as ISubnetGroup).subnetGroupName,
+        securityGroupId: drillDatabaseSecurityGroup(this, { stateful }).securityGroupId,
+        archiveArn: stateful.eventArchive.archiveArn,
+        collectorRuleArn: this.formatArn({ service: 'events', resource: 'rule', resourceName: `${stateful.eventBus.eventBusName}/${drillCollectorRuleName(config.envName)}` }),
+      },
     };
     this.alarms = new LedgerAlarms(this, 'Alarms', { envName: config.envName, ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}) });
     for (const spec of FUNCTIONS) this.addFunction(spec);
@@ -104,8 +125,10 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.urlForPath('/'), description: 'Base URL of the API (routes start with /v1 and /healthz)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic every alarm notifies' });
     this.verification = { stateful, alarms: this.alarms, addFunction: (spec) => this.addFunction(spec) };
-    // ── Verification workflow (issue 8) goes here ──
-    // new VerificationWorkflow(this, 'Verification', this.verification); // from lib/verification-*.ts
+    // ── Verification workflow (issue 8): the nightly verification and the weekly drill ──
+    this.workflow = new VerificationWorkflow(this, 'Verification', { ...this.verification, config });
+    new CfnOutput(this, 'VerificationStateMachineArn', { value: this.workflow.machine.stateMachineArn, description: 'Nightly verification (aws stepfunctions start-execution --state-machine-arn …)' });
+    new CfnOutput(this, 'DrillStateMachineArn', { value: this.workflow.drill.machine.stateMachineArn, description: 'Backup-restore drill (aws stepfunctions start-execution --state-machine-arn …)' });
   }
 
   /** Builds a function from its spec: environment and IAM from `uses`, VPC, stream trigger, alarms. */

@@ -21,7 +21,7 @@
  * (contract end) far more often than per record. Record-level erasure is
  * left to retention (a record's own DEK), which this layout leaves room for.
  */
-import { LRUCache } from 'lru-cache';
+import QuickLRU from 'quick-lru';
 import { randomBytes } from 'node:crypto';
 import { prepareDataKey, unwrapKey, wrapKey, type DataKey } from '../core/payload-envelope.js';
 import { KeyExistsError, KeyShreddedError, KeyUnavailableError, LegalHoldError } from '../ports/errors.js';
@@ -42,9 +42,9 @@ export function periodOf(date: Date): string {
 }
 
 export class KeyService {
-  private readonly keks: LRUCache<string, Uint8Array>;
-  private readonly deks: LRUCache<string, DataKey>;
-  private readonly latest: LRUCache<string, number>;
+  private readonly keks: QuickLRU<string, Uint8Array>;
+  private readonly deks: QuickLRU<string, DataKey>;
+  private readonly latest: QuickLRU<string, number>;
   private readonly clock: () => Date;
   /** Master-key unwraps and key-store reads done, for tests and benchmarks. */
   readonly stats = { kekUnwraps: 0, dekUnwraps: 0, storeReads: 0 };
@@ -58,9 +58,9 @@ export class KeyService {
     const ttl = options.cacheTtlMs ?? 5 * 60_000;
     if (!Number.isSafeInteger(max) || max < 1) throw new RangeError('cacheEntries must be a whole number ≥ 1');
     if (!Number.isFinite(ttl) || ttl < 1) throw new RangeError('cacheTtlMs must be ≥ 1');
-    this.keks = new LRUCache({ max, ttl });
-    this.deks = new LRUCache({ max, ttl });
-    this.latest = new LRUCache({ max, ttl });
+    this.keks = new QuickLRU({ maxSize: max, maxAge: ttl });
+    this.deks = new QuickLRU({ maxSize: max, maxAge: ttl });
+    this.latest = new QuickLRU({ maxSize: max, maxAge: ttl });
     this.clock = options.clock ?? (() => new Date());
   }
 

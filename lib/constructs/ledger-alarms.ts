@@ -1,9 +1,11 @@
 /**
  * What pages a human (DESIGN §5: findings go to SNS): function errors and
  * throttles, stream consumers falling behind (iterator age), records that
- * ended in a dead-letter queue, API 5xx, and verification findings (the
- * metric the nightly workflow publishes). Every alarm notifies one SNS topic;
- * an e-mail address from the context is subscribed to it.
+ * ended in a dead-letter queue, API 5xx, verification findings and failed
+ * runs (the metrics the verification and drill functions publish), and state
+ * machine executions that failed, timed out or were aborted. Every alarm
+ * notifies one SNS topic; an e-mail address from the context is subscribed
+ * to it.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
@@ -13,12 +15,18 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { VERIFICATION_METRICS } from '../../lambdas/entry/shared/env.js';
 
 /** Powertools metrics namespace of every function (`POWERTOOLS_METRICS_NAMESPACE`). */
 export const METRICS_NAMESPACE = 'Govledger';
+/** The `service` dimension Powertools adds to every metric (`POWERTOOLS_SERVICE_NAME`): an alarm without it would watch another metric. */
+export const METRICS_SERVICE = 'govledger';
 /** The metric the verification workflow publishes: findings of a run (issue 8). */
-export const FINDINGS_METRIC = 'VerificationFindings';
+export const FINDINGS_METRIC = VERIFICATION_METRICS.findings;
+/** The metric of runs that failed (a task's error path, issue 8). */
+export const FAILURES_METRIC = VERIFICATION_METRICS.failures;
 /** A stream consumer this far behind pages someone. */
 export const MAX_ITERATOR_AGE = Duration.minutes(5);
 
@@ -37,6 +45,8 @@ export class LedgerAlarms extends Construct {
   readonly topic: Topic;
   /** Sum of verification findings per 5 minutes; any finding alarms. */
   readonly findings: Metric;
+  /** Verification and drill runs that failed, per 5 minutes; any alarms. */
+  readonly failures: Metric;
   readonly #envName: string;
 
   constructor(scope: Construct, id: string, props: LedgerAlarmsProps) {
@@ -44,8 +54,19 @@ export class LedgerAlarms extends Construct {
     this.#envName = props.envName;
     this.topic = new Topic(this, 'Topic', { topicName: `govledger-${props.envName}-alarms`, displayName: `govledger ${props.envName} alarms`, enforceSSL: true });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
-    this.findings = new Metric({ namespace: METRICS_NAMESPACE, metricName: FINDINGS_METRIC, statistic: 'Sum', period: Duration.minutes(5) });
-    this.#alarm('verification-findings', this.findings, 1, 'The nightly verification reported findings (DESIGN §5): read its report');
+    const metric = (metricName: string) => new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: METRICS_SERVICE }, statistic: 'Sum', period: Duration.minutes(5) });
+    this.findings = metric(FINDINGS_METRIC);
+    this.failures = metric(FAILURES_METRIC);
+    this.#alarm('verification-findings', this.findings, 1, 'The nightly verification or the drill reported findings (DESIGN §5): read its report');
+    this.#alarm('verification-failures', this.failures, 1, 'A verification or drill run failed before it could finish: read its failure report and the execution\'s history');
+  }
+
+  /** Executions of a state machine that failed, timed out or were aborted. */
+  watchStateMachine(name: string, machine: IStateMachine): void {
+    const period = { period: Duration.minutes(5), statistic: 'Sum' };
+    this.#alarm(`${name}-failed`, machine.metricFailed(period), 1, `a ${name} execution failed`);
+    this.#alarm(`${name}-timed-out`, machine.metricTimedOut(period), 1, `a ${name} execution timed out`);
+    this.#alarm(`${name}-aborted`, machine.metricAborted(period), 1, `a ${name} execution was aborted`);
   }
 
   /** Errors and throttles of a function, each ≥ 1 in 5 minutes. */

@@ -1,19 +1,31 @@
 /**
- * The buckets (DESIGN §1): the transparency log (tiles, bundles, checkpoints)
- * and the event store, both versioned with S3 Object Lock in compliance mode
- * (no one, not even the account root, deletes or overwrites a locked version
- * before its retention ends), TLS only, encrypted with the storage key, public
- * access blocked, server access logs to a third bucket. Retained when the
- * stack goes. Noncurrent versions (old checkpoints and partial tiles) expire
- * once their lock has run out.
+ * The buckets (DESIGN §1, §5): the transparency log (tiles, bundles,
+ * checkpoints), the event store and the verification reports (evidence), all
+ * versioned with S3 Object Lock in compliance mode (no one, not even the
+ * account root, deletes or overwrites a locked version before its retention
+ * ends), TLS only, encrypted with the storage key, public access blocked,
+ * server access logs to a separate bucket. Retained when the stack goes.
+ * Noncurrent versions (old checkpoints, partial tiles, old last-run pointers)
+ * expire once their lock has run out.
+ *
+ * Scratch objects of the verification workflow (segment outcomes, events a
+ * drill replays) live in a bucket of their own without Object Lock: a bucket's
+ * default retention applies to every object put in it and cannot be limited
+ * to a prefix, so scratch objects in a locked bucket would stay (as locked
+ * noncurrent versions) for the whole retention period. The scratch bucket is
+ * unversioned, so its lifecycle rule really deletes them after
+ * {@link SCRATCH_EXPIRY_DAYS} days.
  */
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
-/** The two locked buckets. */
-export type LedgerBucketKind = 'log' | 'events';
+/** The buckets with fixed names: the three locked ones and the scratch bucket. */
+export type LedgerBucketKind = 'log' | 'events' | 'reports' | 'scratch';
+
+/** Scratch objects (segment outcomes, replayed events) are deleted this many days after they were written. */
+export const SCRATCH_EXPIRY_DAYS = 7;
 
 /**
  * A locked bucket's name, `govledger-<env>-<kind>-<account>-<region>`: fixed,
@@ -28,12 +40,15 @@ export function ledgerBucketName(scope: Construct, envName: string, kind: Ledger
   return `govledger-${envName}-${kind}-${stack.account}-${stack.region}`;
 }
 
-/** How cdk-nag prints a locked bucket's object ARN (`Resource::…/*` findings), pseudo parameters as `<AWS::…>`. */
-export function ledgerBucketObjectsFinding(scope: Construct, envName: string, kind: LedgerBucketKind): string {
+/**
+ * How cdk-nag prints a bucket's object ARN (`Resource::…/<objects>` findings),
+ * pseudo parameters as `<AWS::…>`; `objects` is the key pattern granted.
+ */
+export function ledgerBucketObjectsFinding(scope: Construct, envName: string, kind: LedgerBucketKind, objects = '*'): string {
   const stack = Stack.of(scope);
   const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
   const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
-  return `Resource::arn:<AWS::Partition>:s3:::govledger-${envName}-${kind}-${account}-${region}/*`;
+  return `Resource::arn:<AWS::Partition>:s3:::govledger-${envName}-${kind}-${account}-${region}/${objects}`;
 }
 
 /** Names, the storage key and the retention periods. */
@@ -55,7 +70,11 @@ export class LedgerBuckets extends Construct {
   readonly log: Bucket;
   /** The readable copy of the event archive: `events/<tenant>/…`. */
   readonly events: Bucket;
-  /** Server access logs of the two above. */
+  /** Verification and drill reports, `<tenant>/<runId>.json` and `.txt`, and `<tenant>/last-run.json`. */
+  readonly reports: Bucket;
+  /** Scratch objects, unlocked and expiring: `runs/<tenant>/<runId>/…` (segment outcomes), `drills/<runId>/…` (replayed events). */
+  readonly scratch: Bucket;
+  /** Server access logs of the others. */
   readonly accessLogs: Bucket;
 
   constructor(scope: Construct, id: string, props: LedgerBucketsProps) {
@@ -71,26 +90,35 @@ export class LedgerBuckets extends Construct {
     });
     Validations.of(this.accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'This is the server access log bucket of the log and event buckets; logging it to itself would loop',
+      reason: 'This is the server access log bucket of the log, event, reports and scratch buckets; logging it to itself would loop',
+    });
+    /** What every named bucket shares: its name, the storage key, private, TLS only, access logs, retained. */
+    const named = (kind: LedgerBucketKind, logPrefix: string) => ({
+      bucketName: ledgerBucketName(this, props.envName, kind),
+      encryption: BucketEncryption.KMS,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: logPrefix,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     const locked = (bucketId: string, kind: LedgerBucketKind, logPrefix: string) =>
       new Bucket(this, bucketId, {
-        bucketName: ledgerBucketName(this, props.envName, kind),
+        ...named(kind, logPrefix),
         versioned: true,
         objectLockEnabled: true,
         objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(props.objectLockDays)),
-        encryption: BucketEncryption.KMS,
-        encryptionKey: props.encryptionKey,
-        bucketKeyEnabled: true,
-        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-        enforceSSL: true,
-        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        serverAccessLogsBucket: this.accessLogs,
-        serverAccessLogsPrefix: logPrefix,
         lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(props.objectLockDays + 1), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-        removalPolicy: RemovalPolicy.RETAIN,
       });
     this.log = locked('LogBucket', 'log', 'log-bucket/');
     this.events = locked('EventBucket', 'events', 'event-bucket/');
+    this.reports = locked('ReportsBucket', 'reports', 'reports-bucket/');
+    this.scratch = new Bucket(this, 'ScratchBucket', {
+      ...named('scratch', 'scratch-bucket/'),
+      lifecycleRules: [{ expiration: Duration.days(SCRATCH_EXPIRY_DAYS), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
   }
 }

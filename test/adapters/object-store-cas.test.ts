@@ -1,27 +1,15 @@
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.js';
 import { MemoryObjectStore } from '../../lambdas/adapters/fake/memory-object-store.js';
 import { ObjectStoreUnavailableError } from '../../lambdas/ports/object-store.js';
 import { objectStoreCasContract } from '../ports/object-store-cas.contract.js';
-import { startS3rver, type S3rverHandle } from '../support/s3rver.js';
+import { useS3rver } from '../support/s3rver.js';
 
-let s3: S3rverHandle;
-let prefixes = 0;
-beforeAll(async () => {
-  s3 = await startS3rver('govledger-cas');
-});
-afterAll(async () => {
-  await s3.stop();
-});
+const { s3: engine, freshPrefix } = useS3rver('govledger-cas');
 
-/** A fresh key prefix per test, compare-and-swap as the engine allows. */
-function s3rverStore(): S3ObjectStore {
-  return new S3ObjectStore({ client: s3.client, bucket: s3.bucket, keyPrefix: `c${++prefixes}/`, conditionalPuts: s3.conditionalPuts ? 'native' : 'read-first' });
-}
-
-objectStoreCasContract('S3ObjectStore on s3rver', async () => ({ store: s3rverStore(), atomicImmutable: s3.conditionalPuts }));
+objectStoreCasContract('S3ObjectStore on s3rver', async () => ({ store: engine().objects(freshPrefix()), atomicImmutable: engine().conditionalPuts }));
 objectStoreCasContract('MemoryObjectStore', async () => ({ store: new MemoryObjectStore(), atomicImmutable: true }));
 
 const TEXT = { contentType: 'text/plain; charset=utf-8' };
@@ -30,10 +18,11 @@ const note = new TextEncoder().encode('checkpoint');
 describe('S3ObjectStore.putIfMatch on s3rver', () => {
   it('s3rver ignores If-Match, which is why the embedded engine needs read-first', async () => {
     // Prepare
-    const Key = `raw${++prefixes}/checkpoint`;
-    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: note }));
+    const { client, bucket: Bucket } = engine();
+    const Key = `${freshPrefix()}checkpoint`;
+    await client.send(new PutObjectCommand({ Bucket, Key, Body: note }));
     // Act: a swap naming a tag the object never had
-    const put = s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: new Uint8Array([1]), IfMatch: '"not-the-etag"' }));
+    const put = client.send(new PutObjectCommand({ Bucket, Key, Body: new Uint8Array([1]), IfMatch: '"not-the-etag"' }));
     // Assess
     await expect(put).resolves.toBeDefined();
   });

@@ -1,45 +1,32 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.js';
 import { MemoryObjectStore } from '../../lambdas/adapters/fake/memory-object-store.js';
 import { ObjectImmutableError, ObjectStoreUnavailableError } from '../../lambdas/ports/object-store.js';
 import { listed, objectStoreContract } from '../ports/object-store.contract.js';
-import { startS3rver, type S3rverHandle } from '../support/s3rver.js';
+import { useS3rver } from '../support/s3rver.js';
 
-let s3: S3rverHandle;
-let prefixes = 0;
-beforeAll(async () => {
-  s3 = await startS3rver();
-});
-afterAll(async () => {
-  await s3.stop();
-});
+const { s3: engine, freshPrefix } = useS3rver();
 
-/** A fresh key prefix per test on the shared bucket, write-once as the engine allows. */
-function s3rverStore(): S3ObjectStore {
-  const conditionalPuts = s3.conditionalPuts ? 'native' : 'read-first';
-  return new S3ObjectStore({ client: s3.client, bucket: s3.bucket, keyPrefix: `t${++prefixes}/`, conditionalPuts });
-}
-
-objectStoreContract('S3ObjectStore on s3rver', async () => ({ store: s3rverStore(), atomicImmutable: s3.conditionalPuts, listsInByteOrder: false }));
+objectStoreContract('S3ObjectStore on s3rver', async () => ({ store: engine().objects(freshPrefix()), atomicImmutable: engine().conditionalPuts, listsInByteOrder: false }));
 objectStoreContract('MemoryObjectStore', async () => ({ store: new MemoryObjectStore(), atomicImmutable: true }));
 
 describe('S3ObjectStore on s3rver', () => {
   it('detects that s3rver ignores If-None-Match, which is why the embedded engine needs read-first', () => {
     // Assess: if this fails, s3rver learned conditional puts: switch the local wiring to 'native'
-    expect(s3.conditionalPuts).toBe(false);
+    expect(engine().conditionalPuts).toBe(false);
   });
 
   it('stores under its key prefix with the content type given', async () => {
     // Prepare
-    const store = s3rverStore();
-    const prefix = `t${prefixes}/`;
+    const prefix = freshPrefix();
+    const store = engine().objects(prefix);
     // Act
     await store.put('acme/checkpoint', new TextEncoder().encode('cp\n'), { contentType: 'text/plain; charset=utf-8', immutable: false });
     // Assess
-    const raw = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${prefix}acme/checkpoint` }));
+    const raw = await engine().client.send(new GetObjectCommand({ Bucket: engine().bucket, Key: `${prefix}acme/checkpoint` }));
     expect(raw.ContentType).toBe('text/plain; charset=utf-8');
     expect(await raw.Body!.transformToString()).toBe('cp\n');
   });
@@ -182,8 +169,7 @@ describe('S3ObjectStore.list', () => {
 
   it('pages through s3rver with a small page size, across key prefixes', async () => {
     // Prepare
-    const conditionalPuts = s3.conditionalPuts ? 'native' : 'read-first';
-    const store = new S3ObjectStore({ client: s3.client, bucket: s3.bucket, keyPrefix: `t${++prefixes}/`, conditionalPuts, listPageSize: 2 });
+    const store = engine().objects(freshPrefix(), { listPageSize: 2 });
     const keys = Array.from({ length: 7 }, (_, i) => `events/acme/${String(i).padStart(16, '0')}`);
     for (const key of keys) await store.put(key, bytes, binary);
     // Act

@@ -17,20 +17,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.js';
 import { METAFILE_CONTEXT } from '../../lib/bundling/lambda-code.js';
 import { DEFAULT_BUNDLE_BUDGET, FUNCTIONS, type Access, type FunctionSpec } from '../../lib/functions.js';
+import { WORKFLOW_FUNCTIONS } from '../../lib/verification-functions.js';
 import { BASE_CONTEXT } from './app-fixture.js';
 
 /** The functions of the stateful stack (the pool's trigger, the projection provisioner), next to the stateless ones. */
 const PRE_TOKEN: FunctionSpec = { name: 'cognito-pre-token', entry: 'cognito-pre-token.ts', description: '', uses: {} };
 const PROVISIONER: FunctionSpec = { name: 'provision-projection', entry: 'provision-projection.ts', description: '', uses: {} };
-const SPECS = [...FUNCTIONS, PRE_TOKEN, PROVISIONER];
+const SPECS = [...FUNCTIONS, ...WORKFLOW_FUNCTIONS, PRE_TOKEN, PROVISIONER];
 /** SDK clients of functions that are not `FunctionSpec`s, so have no `uses` to derive them from. */
 const OWN_CLIENTS: Record<string, readonly string[]> = { 'provision-projection': ['@aws-sdk/client-secrets-manager'] };
 
-/** The SDK client each resource needs. */
-const CLIENT_OF: Record<keyof Access, string | undefined> = {
+/** The SDK client each resource needs (the drill's, per kind of scratch resource). */
+const CLIENT_OF: Record<keyof Access, string | undefined | ((level: string) => string | undefined)> = {
   ledgerTable: '@aws-sdk/client-dynamodb', keyTable: '@aws-sdk/client-dynamodb', logBucket: '@aws-sdk/client-s3', eventBucket: '@aws-sdk/client-s3',
   masterKey: '@aws-sdk/client-kms', signingKey: '@aws-sdk/client-kms', cloudHsm: '@aws-sdk/client-cloudhsm-v2', eventBus: '@aws-sdk/client-eventbridge',
-  tokens: undefined, database: undefined,
+  tokens: undefined, database: undefined, logOrigin: undefined, reportsBucket: '@aws-sdk/client-s3', scratchBucket: '@aws-sdk/client-s3',
+  drill: (level) => ({ ledger: '@aws-sdk/client-dynamodb', database: level === 'database-restore' ? '@aws-sdk/client-rds' : undefined, events: '@aws-sdk/client-eventbridge' })[level.split('-')[0]!],
+};
+const clientOf = (uses: Access, resource: keyof Access): string | undefined => {
+  const client = CLIENT_OF[resource];
+  return typeof client === 'function' ? client(String(uses[resource])) : client;
 };
 
 /** Plausible values for what the template leaves to CloudFormation (imports, attributes). */
@@ -41,6 +47,10 @@ const FAKE: Record<string, string> = {
   GOVLEDGER_TOKEN_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123', GOVLEDGER_TOKEN_CLIENT_ID: 'app1client',
   GOVLEDGER_EVENT_BUS: 'govledger-test-ledger', GOVLEDGER_DB_HOST: 'govledger-test.proxy-abc123.eu-west-1.rds.amazonaws.com',
   GOVLEDGER_DB_ADMIN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:DatabaseClusterSecret-AbCdEf',
+  GOVLEDGER_DRILL_SOURCE_TABLE: 'govledger-test-ledger', GOVLEDGER_DRILL_SOURCE_CLUSTER: 'govledger-test', GOVLEDGER_DRILL_SUBNET_GROUP: 'govledger-test-subnets', GOVLEDGER_DRILL_SECURITY_GROUP_ID: 'sg-0123456789abcdef0',
+  GOVLEDGER_DRILL_DATA_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-4333-8444-555555555555',
+  GOVLEDGER_DRILL_ARCHIVE_ARN: 'arn:aws:events:eu-west-1:123456789012:archive/govledger-test-ledger', GOVLEDGER_DRILL_BUS_ARN: 'arn:aws:events:eu-west-1:123456789012:event-bus/govledger-test-ledger',
+  GOVLEDGER_DRILL_COLLECTOR_RULE_ARN: 'govledger-test-ledger', // the bus name inside the rule's ARN (a join)
 };
 const PSEUDO: Record<string, string> = { 'AWS::AccountId': '123456789012', 'AWS::Region': 'eu-west-1', 'AWS::Partition': 'aws' };
 
@@ -155,7 +165,7 @@ describe('Lambda bundles', () => {
   it.each(SPECS.map((s) => s.name))('%s: holds exactly the AWS SDK clients its resources need', (name) => {
     // Prepare
     const bundle = bundles.get(name)!;
-    const expected = new Set([...(Object.keys(bundle.spec.uses) as Array<keyof Access>).map((r) => CLIENT_OF[r]).filter((c): c is string => c !== undefined), ...(OWN_CLIENTS[name] ?? [])]);
+    const expected = new Set([...(Object.keys(bundle.spec.uses) as Array<keyof Access>).map((r) => clientOf(bundle.spec.uses, r)).filter((c): c is string => c !== undefined), ...(OWN_CLIENTS[name] ?? [])]);
     // Act
     const { ours, all } = clients(bundle);
     // Assess

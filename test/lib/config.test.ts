@@ -24,6 +24,7 @@ describe('readConfig', () => {
     expect(config).toEqual({
       envName: 'dev', logPrefix: 'ledger.example.com', objectLockDays: 7,
       logRetentionDays: 365, backupRetentionDays: 35, dbMinCapacity: 0.5, dbMaxCapacity: 4, apiRateLimit: 50, apiBurstLimit: 100,
+      verificationSchedule: 'cron(0 2 * * ? *)', drillSchedule: 'cron(0 4 ? * SUN *)', scheduleTimeZone: 'UTC', drillMaxWaitMinutes: 240,
     });
   });
 
@@ -57,6 +58,11 @@ describe('readConfig', () => {
     ['govledger:alarmEmail', 'ops-at-example', 'govledger:alarmEmail: got "ops-at-example"; must be an e-mail address'],
     ['govledger:cloudHsmKeyStoreId', 'cks-1', 'govledger:cloudHsmKeyStoreId: got "cks-1"; must be a KMS custom key store id'],
     ['govledger:dbMinCapacity', 0.3, 'govledger:dbMinCapacity: got 0.3; must be a multiple of 0.5'],
+    ['govledger:verificationSchedule', 'cron(0 2 * * *)', 'govledger:verificationSchedule: got "cron(0 2 * * *)"; must be an EventBridge Scheduler cron expression'],
+    ['govledger:drillSchedule', 'cron(0 4 * * SUN *)', 'govledger:drillSchedule: got "cron(0 4 * * SUN *)"; must be an EventBridge Scheduler cron expression'],
+    ['govledger:drillSchedule', 'rate(7 days)', 'govledger:drillSchedule: got "rate(7 days)"; must be an EventBridge Scheduler cron expression'],
+    ['govledger:scheduleTimeZone', 'Mars/Olympus', 'govledger:scheduleTimeZone: got "Mars/Olympus"; must be an IANA time zone'],
+    ['govledger:drillMaxWaitMinutes', 5, 'govledger:drillMaxWaitMinutes: got 5; must be ≥ 15'],
   ])('refuses %s = %j with a message naming the key and what it must be', (key, value, message) => {
     // Act
     const problems = problemsOf({ ...minimal, [key]: value });

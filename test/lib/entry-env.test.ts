@@ -45,12 +45,18 @@ describe('readEnv', () => {
 });
 
 describe('RESOURCES', () => {
-  it('names every variable once, GOVLEDGER_-prefixed, so no two resources can collide', () => {
+  it('names every variable once, GOVLEDGER_-prefixed, so no two resources can collide (a variable two resources share is one field, one schema)', () => {
     // Act
-    const names = Object.values(RESOURCES).flatMap((fields) => Object.values(fields).map((f: { env: string }) => f.env));
+    const fields = Object.values(RESOURCES).flatMap((r) => Object.entries(r).map(([field, spec]: [string, { env: string; schema: unknown }]) => ({ field, ...spec })));
+    const byName = new Map<string, { field: string; schema: unknown }>();
     // Assess
-    expect(new Set(names).size).toBe(names.length);
-    for (const name of names) expect(name).toMatch(/^GOVLEDGER_[A-Z_]+$/);
+    for (const { field, env, schema } of fields) {
+      expect(env).toMatch(/^GOVLEDGER_[A-Z_]+$/);
+      const seen = byName.get(env);
+      if (seen) expect({ field, schema }, env).toEqual(seen);
+      byName.set(env, { field, schema });
+    }
+    expect([...byName.keys()].filter((env) => fields.filter((f) => f.env === env).length > 1)).toEqual(['GOVLEDGER_LOG_PREFIX']);
   });
 });
 

@@ -18,12 +18,16 @@ function label(value: unknown): string {
     : '';
   if (/Logs[0-9A-F]{8}"/.test(json)) return 'own log group';
   if (/Dlq[0-9A-F]{8}"/.test(json)) return 'dlq';
+  const scratch = /^arn:~:(dynamodb|rds|events|rds-db):~:~:(.*-\*(\/\w+)?)$/.exec(text);
+  if (scratch) return `${scratch[1]} ${scratch[2]}`;
   for (const [pattern, name] of [[/LedgerTable\w*StreamArn/, 'ledger stream'], [/LedgerTable\w*Arn/, 'ledger table'], [/KeyTable\w*Arn/, 'key table'], [/DataKey/, 'data key'],
-    [/MasterKey/, 'master key'], [/SigningKey/, 'signing key'], [/LedgerBus/, 'event bus'], [/ClusterSecretAttachment/, 'admin secret']] as const) if (pattern.test(json)) return name;
-  const bucket = /:s3:::govledger-test-(log|events)-~-~(\/\*)?$/.exec(text);
+    [/MasterKey/, 'master key'], [/SigningKey/, 'signing key'], [/LedgerArchive/, 'event archive'], [/LedgerBus/, 'event bus'], [/ClusterSecretAttachment/, 'admin secret']] as const) if (pattern.test(json)) return name;
+  const bucket = /:s3:::govledger-test-(log|events|reports|scratch)-~-~(\/.*)?$/.exec(text);
   if (bucket) return `${bucket[1]} bucket${bucket[2] ?? ''}`;
   const user = /:rds-db:~:~:dbuser:~\/(govledger_\w+)$/.exec(text);
   if (user) return `db user ${user[1]}`;
+  if (/DatabaseClusterSubnets/.test(json)) return 'db subnet group';
+  if (/DatabaseCluster/.test(json)) return 'db cluster';
   throw new Error(`unlabelled resource ${json}`);
 }
 
@@ -46,15 +50,15 @@ export function grantsOf(template: Template, name: string): Grant[] {
   }).sort((a, b) => `${a.resource}${a.actions}`.localeCompare(`${b.resource}${b.actions}`));
 }
 
-const g = (resource: string, actions: string[], condition?: Record<string, unknown>): Grant => ({ actions: [...actions].sort(), resource, ...(condition ? { condition: JSON.stringify(condition) } : {}) });
+export const g = (resource: string, actions: string[], condition?: Record<string, unknown>): Grant => ({ actions: [...actions].sort(), resource, ...(condition ? { condition: JSON.stringify(condition) } : {}) });
 export const LOGS = g('own log group', ['logs:CreateLogStream', 'logs:PutLogEvents']);
 export const XRAY = g('*', ['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
-const ENI = g('*', ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses']);
-const via = (service: string) => ({ StringEquals: { 'kms:ViaService': service } });
-const READ = ['dynamodb:GetItem', 'dynamodb:Query'];
-const KEK = { StringEquals: { 'kms:EncryptionContext:purpose': 'govledger/kek' } };
-const dataKey = (service: string, writes: boolean) => g('data key', writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'], via(service));
-const logBucketRead = [g('log bucket/*', ['s3:GetObject']), g('log bucket', ['s3:ListBucket']), dataKey('s3', false)];
+export const ENI = g('*', ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses']);
+export const via = (service: string) => ({ StringEquals: { 'kms:ViaService': service } });
+export const READ = ['dynamodb:GetItem', 'dynamodb:Query'];
+export const KEK = { StringEquals: { 'kms:EncryptionContext:purpose': 'govledger/kek' } };
+export const dataKey = (service: string, writes: boolean) => g('data key', writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'], via(service));
+export const logBucketRead = [g('log bucket/*', ['s3:GetObject']), g('log bucket', ['s3:ListBucket']), dataKey('s3', false)];
 const STREAM = [g('ledger stream', ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']), g('*', ['dynamodb:ListStreams']),
   g('data key', ['kms:Decrypt', 'kms:DescribeKey']), g('dlq', ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'])];
 

@@ -52,7 +52,7 @@ describe('StatefulStack: tables', () => {
 });
 
 describe('StatefulStack: buckets', () => {
-  it('makes the log and event buckets versioned, Object Lock compliance mode for the configured days, storage-key encrypted, private, with access logs', () => {
+  it('makes the log, event and reports buckets versioned, Object Lock compliance mode for the configured days, storage-key encrypted, private, with access logs', () => {
     // Act
     const locked = template().findResources('AWS::S3::Bucket', {
       Properties: {
@@ -65,7 +65,21 @@ describe('StatefulStack: buckets', () => {
       },
     });
     // Assess
-    expect(Object.keys(locked).sort()).toEqual([expect.stringMatching(/^BucketsEventBucket/), expect.stringMatching(/^BucketsLogBucket/)]);
+    expect(Object.keys(locked).sort()).toEqual([expect.stringMatching(/^BucketsEventBucket/), expect.stringMatching(/^BucketsLogBucket/), expect.stringMatching(/^BucketsReportsBucket/)]);
+  });
+
+  it('keeps the workflows\' scratch objects in an unlocked, unversioned bucket that deletes them after a week (a locked bucket would keep them for the retention)', () => {
+    // Act
+    const [, scratch] = resourceNamed(template(), 'AWS::S3::Bucket', 'BucketsScratchBucket');
+    // Assess
+    expect(scratch.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^KeysDataKey/), 'Arn'] } } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^BucketsAccessLogs/) }, LogFilePrefix: 'scratch-bucket/' },
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 7, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }] },
+    });
+    expect(scratch.Properties.ObjectLockEnabled).toBeUndefined();
+    expect(scratch.Properties.VersioningConfiguration).toBeUndefined();
   });
 
   it.each(['BucketsLogBucket', 'BucketsEventBucket', 'BucketsAccessLogs'])('%s: its policy denies every request not made over TLS', (prefix) => {

@@ -11,6 +11,7 @@ import { PROBLEM_TYPES } from '../../lambdas/handlers/http/problem.js';
 import { ROUTES } from '../../lambdas/handlers/routes.js';
 import { FUNCTIONS, type Access } from '../../lib/functions.js';
 import { pascalCase } from '../../lib/stateless-stack.js';
+import { WORKFLOW_FUNCTIONS } from '../../lib/verification-functions.js';
 import { acknowledgments, resourceNamed, synthesizeApp, type SynthesizedApp } from './app-fixture.js';
 import { EXPECTED_GRANTS, grantsOf, LOGS, WRITES, XRAY } from './role-grants.js';
 
@@ -24,8 +25,8 @@ type Cfn = Record<string, unknown>;
 describe('StatelessStack: functions', () => {
   it('declares one function per spec, on nodejs22.x, arm64, traced, JSON logs into its own log group with the configured retention', () => {
     // Assess
-    template().resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length);
-    for (const spec of FUNCTIONS) {
+    template().resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length + WORKFLOW_FUNCTIONS.length);
+    for (const spec of [...FUNCTIONS, ...WORKFLOW_FUNCTIONS]) {
       const [, fn] = resourceNamed(template(), 'AWS::Lambda::Function', `${pascalCase(spec.name)}Function`);
       const [logsId, logs] = resourceNamed(template(), 'AWS::Logs::LogGroup', `${pascalCase(spec.name)}Logs`);
       expect(fn.Properties, spec.name).toMatchObject({
@@ -226,11 +227,12 @@ describe('StatelessStack: alarms', () => {
     // Assess
     const names = alarms.map((a) => a.AlarmName.replace('govledger-test-', '')).sort();
     expect(names).toEqual([
-      'api-5xx', 'ledger-stream-dlq', 'ledger-stream-iterator-age', 'log-publisher-dlq', 'log-publisher-iterator-age', 'verification-findings',
-      ...FUNCTIONS.flatMap((f) => [`${f.name}-errors`, `${f.name}-throttles`]),
+      'api-5xx', 'ledger-stream-dlq', 'ledger-stream-iterator-age', 'log-publisher-dlq', 'log-publisher-iterator-age', 'verification-findings', 'verification-failures',
+      ...['verification', 'drill'].flatMap((machine) => [`${machine}-failed`, `${machine}-timed-out`, `${machine}-aborted`]),
+      ...[...FUNCTIONS, ...WORKFLOW_FUNCTIONS].flatMap((f) => [`${f.name}-errors`, `${f.name}-throttles`]),
     ].sort());
     for (const alarm of alarms) expect(JSON.stringify(alarm.AlarmActions), alarm.AlarmName).toMatch(/AlarmsTopic/);
-    template().hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'govledger-test-verification-findings', Namespace: 'Govledger', MetricName: 'VerificationFindings', Threshold: 1 });
+    template().hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'govledger-test-verification-findings', Namespace: 'Govledger', MetricName: 'VerificationFindings', Dimensions: [{ Name: 'service', Value: 'govledger' }], Threshold: 1 });
     template().hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'govledger-test-log-publisher-iterator-age', MetricName: 'IteratorAge', Statistic: 'Maximum', Threshold: 300_000 });
     template().hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     template().hasResourceProperties('AWS::SNS::TopicPolicy', {

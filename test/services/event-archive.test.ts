@@ -1,5 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../lambdas/adapters/aws/s3-object-store.js';
 import { MemoryObjectStore } from '../../lambdas/adapters/fake/memory-object-store.js';
 import { LocalEventBus } from '../../lambdas/adapters/local/local-event-bus.js';
@@ -11,17 +11,10 @@ import type { EventPublisher, LedgerEvent } from '../../lambdas/ports/event-publ
 import type { ObjectStore } from '../../lambdas/ports/object-store.js';
 import { decodeEventRecord, encodeEventRecord, EventArchive, eventKey, MAX_RUN } from '../../lambdas/services/event-archive.js';
 import { listed } from '../ports/object-store.contract.js';
-import { startS3rver, type S3rverHandle } from '../support/s3rver.js';
+import { useS3rver } from '../support/s3rver.js';
 import { LedgerLog } from '../support/ledger-log.js';
 
-let s3: S3rverHandle;
-let prefixes = 0;
-beforeAll(async () => {
-  s3 = await startS3rver();
-});
-afterAll(async () => {
-  await s3.stop();
-});
+const { s3: engine, freshPrefix } = useS3rver();
 
 /** Ledger changes of a real chained log (the first `size` entries of `tenant`). */
 function changesOf(tenant: string, size: number): LedgerChange[] {
@@ -49,8 +42,8 @@ interface StoreUnderTest {
 
 const stores: Array<[string, () => StoreUnderTest]> = [
   ['S3ObjectStore on s3rver', () => {
-    const prefix = `a${++prefixes}/`;
-    const objects = new S3ObjectStore({ client: s3.client, bucket: s3.bucket, keyPrefix: prefix, conditionalPuts: s3.conditionalPuts ? 'native' : 'read-first', listPageSize: 5 });
+    const prefix = freshPrefix();
+    const objects = engine().objects(prefix, { listPageSize: 5 });
     return { objects, raw: (key) => prefix + key };
   }],
   ['MemoryObjectStore', () => ({ objects: new MemoryObjectStore() })],
@@ -194,10 +187,10 @@ describe('EventArchive on s3rver, tampered behind the adapter', () => {
     archive = archiveOn(store.objects).archive;
     await archive.apply(ACME.slice(0, 8));
   });
-  const put = (key: string, body: string | Uint8Array) => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: raw(key), Body: body }));
+  const put = (key: string, body: string | Uint8Array) => engine().client.send(new PutObjectCommand({ Bucket: engine().bucket, Key: raw(key), Body: body }));
   /** Rewrites one line of the stored run (0-based position = line). */
   const rewriteLine = async (position: number, line: string) => {
-    const lines = Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: raw(RUN) }))).Body!.transformToByteArray()).toString().split('\n');
+    const lines = Buffer.from(await (await engine().client.send(new GetObjectCommand({ Bucket: engine().bucket, Key: raw(RUN) }))).Body!.transformToByteArray()).toString().split('\n');
     lines[position] = line;
     await put(RUN, lines.join('\n'));
   };
@@ -226,7 +219,7 @@ describe('EventArchive on s3rver, tampered behind the adapter', () => {
 
   it('leaves the positions of a deleted object absent, and a redelivery restores them', async () => {
     // Prepare
-    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: raw(RUN) }));
+    await engine().client.send(new DeleteObjectCommand({ Bucket: engine().bucket, Key: raw(RUN) }));
     // Act
     const held = await archive.leafHashes('acme', 0, 8);
     await archive.apply([ACME[4]!]);

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { afterAll, beforeAll } from 'vitest';
+import { S3ObjectStore, type S3ObjectStoreOptions } from '../../lambdas/adapters/aws/s3-object-store.js';
 
 /** A running s3rver on a temporary directory and an SDK client pointed at it. */
 export interface S3rverHandle {
@@ -22,8 +24,39 @@ export interface S3rverHandle {
    * false there: adapters must be told (see `S3ObjectStore`'s `conditionalPuts`).
    */
   readonly conditionalPuts: boolean;
+  /** An `S3ObjectStore` on the bucket under `keyPrefix`, write-once as the engine allows. */
+  objects(keyPrefix: string, options?: Pick<S3ObjectStoreOptions, 'listPageSize'>): S3ObjectStore;
   /** Destroys the client, closes the server and removes the directory; safe to call twice. */
   stop(): Promise<void>;
+}
+
+/**
+ * One s3rver for a test file: started before its first test, stopped after
+ * its last; `s3()` is the handle (inside tests and hooks), `freshPrefix()` a
+ * key prefix no other test of the file uses.
+ *
+ * @example
+ * ```ts
+ * const { s3, freshPrefix } = useS3rver();
+ * it('…', async () => { const objects = s3().objects(freshPrefix()); … });
+ * ```
+ */
+export function useS3rver(bucket?: string): { s3: () => S3rverHandle; freshPrefix: () => string } {
+  let handle: S3rverHandle | undefined;
+  let prefixes = 0;
+  beforeAll(async () => {
+    handle = await startS3rver(bucket);
+  });
+  afterAll(async () => {
+    await handle?.stop();
+  });
+  return {
+    s3: () => {
+      if (handle === undefined) throw new Error('s3rver is started in beforeAll: use it inside a test or a hook');
+      return handle;
+    },
+    freshPrefix: () => `p${++prefixes}/`,
+  };
 }
 
 /**
@@ -65,7 +98,9 @@ export async function startS3rver(bucket = 'govledger-test'): Promise<S3rverHand
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     const conditionalPuts = await probeConditionalPuts(client, bucket);
-    return { endpoint, client, bucket, conditionalPuts, stop };
+    const objects = (keyPrefix: string, options: Pick<S3ObjectStoreOptions, 'listPageSize'> = {}) =>
+      new S3ObjectStore({ client, bucket, keyPrefix, conditionalPuts: conditionalPuts ? 'native' : 'read-first', ...options });
+    return { endpoint, client, bucket, conditionalPuts, objects, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -29,6 +29,12 @@ export interface EventReplayRestoreOptions extends PollOptions {
   readonly scratchCopy: Pick<ChangeCopy, 'name' | 'leafHashes'>;
   /** Deletes everything under the scratch prefix. */
   readonly clearScratch: () => Promise<void>;
+  /**
+   * The replay may already exist: an earlier invocation started it (Step
+   * Functions runs start and teardown in separate Lambda invocations), so
+   * teardown cancels it (a replay that never started is not found: fine).
+   */
+  readonly started?: boolean;
 }
 
 /**
@@ -38,11 +44,12 @@ export interface EventReplayRestoreOptions extends PollOptions {
 export class EventReplayRestore extends ScratchRestore {
   readonly name = 'event-archive';
   readonly #o: EventReplayRestoreOptions;
-  #started = false;
+  #started: boolean;
 
   constructor(options: EventReplayRestoreOptions) {
     super(options);
     this.#o = options;
+    this.#started = options.started ?? false;
   }
 
   async start(): Promise<Date> {

@@ -18,6 +18,8 @@ const clusterId = z.string().regex(/^cluster-[a-z0-9]+$/, 'a CloudHSM cluster id
 const name = z.string().regex(/^[A-Za-z0-9_.\/-]{1,256}$/, 'a name of letters, digits and _ . / -');
 const port = z.string().regex(/^\d{2,5}$/, 'a TCP port').transform(Number);
 const secretArn = z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'a Secrets Manager secret ARN');
+const eventsArn = (what: 'archive' | 'event-bus' | 'rule') => z.string().regex(new RegExp(`^arn:aws[a-z-]*:events:[a-z0-9-]+:\\d{12}:${what}/[A-Za-z0-9._/-]+$`), `an EventBridge ${what} ARN`);
+const namePrefix = z.string().regex(/^govledger-[a-z][a-z0-9-]{0,14}[a-z0-9]$/, 'govledger-<environment name>');
 
 /**
  * Each resource a function can use: its config fields, the variable holding
@@ -45,10 +47,60 @@ export const RESOURCES = {
     dbName: { env: 'GOVLEDGER_DB_NAME', schema: name },
     dbUser: { env: 'GOVLEDGER_DB_USER', schema: name },
   },
+  /** The checkpoint origin prefix alone, for functions that name origins without holding the signing key. */
+  logOrigin: { logPrefix: { env: 'GOVLEDGER_LOG_PREFIX', schema: logPrefix } },
+  /** Verification and drill reports (`reports/<tenant>/<runId>.json`, `.txt`) and the last-run pointers. */
+  reportsBucket: { reportsBucket: { env: 'GOVLEDGER_REPORTS_BUCKET', schema: bucketName } },
+  /** Scratch objects: segment outcomes of a run (`runs/…`), event copies replayed by a drill (`drills/…`). */
+  scratchBucket: { scratchBucket: { env: 'GOVLEDGER_SCRATCH_BUCKET', schema: bucketName } },
+  /** What the backup-restore drill restores from and into (scratch names: {@link drillScratchName}). */
+  drill: {
+    drillNamePrefix: { env: 'GOVLEDGER_DRILL_NAME_PREFIX', schema: namePrefix },
+    drillSourceTable: { env: 'GOVLEDGER_DRILL_SOURCE_TABLE', schema: tableName },
+    drillSourceCluster: { env: 'GOVLEDGER_DRILL_SOURCE_CLUSTER', schema: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'an RDS cluster identifier') },
+    drillSubnetGroup: { env: 'GOVLEDGER_DRILL_SUBNET_GROUP', schema: z.string().regex(/^[a-z0-9 ._-]{1,255}$/, 'a DB subnet group name') },
+    drillSecurityGroupId: { env: 'GOVLEDGER_DRILL_SECURITY_GROUP_ID', schema: z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id (sg-…)') },
+    drillDataKeyArn: { env: 'GOVLEDGER_DRILL_DATA_KEY_ARN', schema: kmsKeyArn },
+    drillArchiveArn: { env: 'GOVLEDGER_DRILL_ARCHIVE_ARN', schema: eventsArn('archive') },
+    drillBusArn: { env: 'GOVLEDGER_DRILL_BUS_ARN', schema: eventsArn('event-bus') },
+    drillCollectorRuleArn: { env: 'GOVLEDGER_DRILL_COLLECTOR_RULE_ARN', schema: eventsArn('rule') },
+    drillDbName: { env: 'GOVLEDGER_DRILL_DB_NAME', schema: name },
+    drillDbUser: { env: 'GOVLEDGER_DRILL_DB_USER', schema: name },
+  },
 } as const satisfies Record<string, Record<string, { env: string; schema: z.ZodType; optional?: boolean }>>;
 
 /** A resource a function can declare. */
 export type Resource = keyof typeof RESOURCES;
+
+/**
+ * The metrics the verification and drill functions publish (Powertools, in
+ * the functions' namespace, dimension `service`) and the stack alarms on:
+ * findings of a run, and runs that failed.
+ */
+export const VERIFICATION_METRICS = { findings: 'VerificationFindings', failures: 'VerificationFailures' } as const;
+
+/** `drill-20260105T020000000Z`: the run id of a drill started at that UTC time. */
+export const DRILL_RUN_ID = /^drill-\d{8}T\d{9}Z$/;
+
+/** The scratch resources a drill creates, one kind per restore target. */
+export type DrillScratchKind = 'ledger' | 'db' | 'ev';
+
+/**
+ * A drill's scratch resource name, `<prefix>-<kind>-<runId>` in lower case,
+ * for run ids `drill-<compact UTC ISO time>` (what `recordDrill` names its
+ * reports): the DynamoDB table, the Aurora cluster (its instance adds `-1`:
+ * at most 57 characters of RDS's 63 for a 16-character environment name) and
+ * the EventBridge replay (at most 55 of 64). The stack grants the drill's
+ * restore rights on `<prefix>-*-drill-*` only, so these names are part of
+ * the contract.
+ *
+ * @example
+ * drillScratchName('govledger-dev', 'db', 'drill-20260105T020000000Z'); // 'govledger-dev-db-drill-20260105t020000000z'
+ */
+export function drillScratchName(prefix: string, kind: DrillScratchKind, runId: string): string {
+  if (!DRILL_RUN_ID.test(runId)) throw new RangeError(`a drill run id is drill-<yyyymmdd>T<hhmmssSSS>Z, got ${JSON.stringify(runId)}`);
+  return `${prefix}-${kind}-${runId}`.toLowerCase();
+}
 
 type Fields<R extends Resource> = (typeof RESOURCES)[R];
 type Value<F> = F extends { schema: z.ZodType<infer T>; optional: true } ? T | undefined : F extends { schema: z.ZodType<infer T> } ? T : never;

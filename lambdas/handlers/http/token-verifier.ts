@@ -16,7 +16,7 @@
  * remembered. A token verified once stays accepted for up to the TTL even if
  * the issuer drops its key meanwhile (the JWKS itself is cached for longer).
  */
-import { LRUCache } from 'lru-cache';
+import QuickLRU from 'quick-lru';
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type CryptoKey, type FetchImplementation, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
 import * as z from 'zod';
 import { AuthenticationUnavailableError, UnauthorizedError } from './http-errors.js';
@@ -69,7 +69,7 @@ function remembering(verify: (token: string) => Promise<Verified>, options: Toke
   if (!(Number.isFinite(ttl) && ttl >= 0) || !(Number.isSafeInteger(max) && max >= 1)) {
     throw new RangeError('cacheTtlMs must be ≥ 0 and cacheEntries a whole number ≥ 1');
   }
-  const accepted = new LRUCache<string, { principal: Principal; until: number }>({ max });
+  const accepted = new QuickLRU<string, { principal: Principal; until: number }>({ maxSize: max });
   return async (token) => {
     const known = accepted.get(token);
     if (known !== undefined && Date.now() < known.until) return known.principal;
