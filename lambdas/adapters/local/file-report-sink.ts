@@ -6,6 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tenantIdSchema } from '../../core/ledger-entry.js';
+import { ObjectImmutableError } from '../../ports/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { LastRunPointer, ReportSink } from '../../ports/report-sink.js';
 
@@ -27,8 +28,8 @@ export class FileReportSink implements ReportSink {
     const dir = await this.#dir(tenant);
     if (!RUN_ID.test(runId)) throw new RangeError(`run id ${JSON.stringify(runId)} is not a file name`);
     const path = join(dir, `${runId}.json`);
-    await writeFileAtomic(join(dir, `${runId}.txt`), summary);
-    await writeFileAtomic(path, json);
+    await writeOnce(join(dir, `${runId}.txt`), Buffer.from(summary, 'utf8'));
+    await writeOnce(path, json);
     return path;
   }
 
@@ -52,4 +53,14 @@ export class FileReportSink implements ReportSink {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     return dir;
   }
+}
+
+/** Writes `bytes` to a new file, or accepts the identical file already there (the port's write-once rule); other bytes are ObjectImmutableError. */
+async function writeOnce(path: string, bytes: Uint8Array): Promise<void> {
+  const existing = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (existing === undefined) return writeFileAtomic(path, bytes);
+  if (!existing.equals(bytes)) throw new ObjectImmutableError(path);
 }
