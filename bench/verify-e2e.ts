@@ -46,14 +46,19 @@ try {
   const clients = await clientsOfEndpoints(dir, JSON.parse(await readFile(join(dir, 'endpoints.json'), 'utf8')) as EndpointsInfo);
   const services = await wireLocalServices(dir, clients, { GOVLEDGER_LOG_PREFIX: 'govledger.bench' }, quiet);
   try {
-    // Build: N entries through the ledger service, ~1 KiB payloads, 100 per request.
+    // Build: N entries through the ledger service, ~1 KiB payloads, 100 per request, 4 clients at once (group commit).
     let t = performance.now();
     const payload = { text: 'x'.repeat(900) };
-    for (let i = 0; i < N; i += 100) {
-      const records = Array.from({ length: Math.min(100, N - i) }, (_, k) => ({ stream: 'evidence', recordId: `r-${i + k}`, payload: { ...payload, n: i + k } }));
-      const body = JSON.stringify({ records });
-      await services.ledger.append({ tenant: TENANT, idempotencyKey: `k-${i}`, requestHash: requestHash(body), actor: 'bench', correlationId: `c-${i}`, records });
-    }
+    let next = 0;
+    const client = async (): Promise<void> => {
+      for (let i = next; i < N; i = next) {
+        next += 100;
+        const records = Array.from({ length: Math.min(100, N - i) }, (_, k) => ({ stream: 'evidence', recordId: `r-${i + k}`, payload: { ...payload, n: i + k } }));
+        const body = JSON.stringify({ records });
+        await services.ledger.append({ tenant: TENANT, idempotencyKey: `k-${i}`, requestHash: requestHash(body), actor: 'bench', correlationId: `c-${i}`, records });
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, client));
     const built = performance.now() - t;
     t = performance.now();
     const tailer = new ChangeTailer(services.ledgerStore, services.copies, new PostgresChangeCursors(services.databases.projector), { onError: (_t, e) => console.error(String(e)) });
