@@ -72,6 +72,7 @@ export class ChangeTailer {
   readonly #onError: (tenant: string, error: unknown) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
   #discovered = 0;
+  #discovering: Promise<void> | undefined;
   #stopped = false;
 
   constructor(
@@ -120,7 +121,7 @@ export class ChangeTailer {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    await Promise.all([...this.#tenants.values()].map((s) => s.running?.catch(() => undefined)));
+    await Promise.all([this.#discovering, ...[...this.#tenants.values()].map((s) => s.running?.catch(() => undefined))]);
   }
 
   #state(tenant: string): TenantState {
@@ -133,7 +134,17 @@ export class ChangeTailer {
   }
 
   #poll(): void {
-    if (Date.now() - this.#discovered >= this.#discoverMs) void this.#discover().catch((error: unknown) => this.#onError('*', error));
+    // One discovery at a time, the interval counted from the end of the last: listing tenants reads the
+    // whole ledger table (a Scan), which at 10⁶ entries outlasts the interval, and overlapping scans
+    // ran the embedded engine out of memory.
+    if (this.#discovering === undefined && Date.now() - this.#discovered >= this.#discoverMs) {
+      this.#discovering = this.#discover()
+        .catch((error: unknown) => this.#onError('*', error))
+        .finally(() => {
+          this.#discovered = Date.now();
+          this.#discovering = undefined;
+        });
+    }
     for (const [tenant, state] of this.#tenants) {
       if (!state.running && state.retryAt <= Date.now()) void this.#kick(tenant, state).catch(() => undefined);
     }

@@ -178,6 +178,38 @@ describe('ChangeTailer', () => {
     expect((await cursors.get('acme', ['flaky'])).get('flaky')).toBe(24);
   });
 
+  it('never lists tenants twice at once, however long a listing takes (a full table scan at scale)', async () => {
+    // Prepare: a listing that takes 60 ms, polled every 5 ms with a 10 ms discovery interval
+    const { tailer } = await rig();
+    let running = 0;
+    let most = 0;
+    let listings = 0;
+    const slow = new Proxy(fx.store, {
+      get: (target, property, receiver) =>
+        property === 'tenants'
+          ? async function* () {
+              listings++;
+              most = Math.max(most, ++running);
+              await new Promise((resolve) => setTimeout(resolve, 60));
+              try {
+                yield* target.tenants();
+              } finally {
+                running--;
+              }
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const t = tailer([new Recorder()], { ledger: slow, pollMs: 5, discoverMs: 10 });
+    // Act
+    await t.start();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await t.stop();
+    // Assess
+    expect(listings).toBeGreaterThanOrEqual(3);
+    expect(most).toBe(1);
+    expect(running).toBe(0);
+  });
+
   it('stops before a gap in the ledger and reports it, delivering everything before it', async () => {
     // Prepare
     const damaged = new MemoryLedgerStore();
