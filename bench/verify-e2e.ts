@@ -27,6 +27,7 @@ import type { Logger } from '../lambdas/handlers/http/logger.js';
 import type { EndpointsInfo } from '../lambdas/local/engines.js';
 import { clientsOfEndpoints, wireLocalServices } from '../lambdas/local/local-services.js';
 import { ChangeTailer } from '../lambdas/services/change-tailer.js';
+import { forEachLimited } from '../lambdas/services/for-each-limited.js';
 import { LogPublisher } from '../lambdas/services/log-publisher.js';
 import { requestHash } from '../lambdas/services/ledger-service.js';
 import { runVerification } from '../lambdas/services/verification/run-verification.js';
@@ -50,16 +51,11 @@ try {
     // Build: N entries through the ledger service, ~1 KiB payloads, 100 per request, 4 clients at once (group commit).
     let t = performance.now();
     const payload = { text: 'x'.repeat(900) };
-    let next = 0;
-    const client = async (): Promise<void> => {
-      for (let i = next; i < N; i = next) {
-        next += 100;
-        const records = Array.from({ length: Math.min(100, N - i) }, (_, k) => ({ stream: 'evidence', recordId: `r-${i + k}`, payload: { ...payload, n: i + k } }));
-        const body = JSON.stringify({ records });
-        await services.ledger.append({ tenant: TENANT, idempotencyKey: `k-${i}`, requestHash: requestHash(body), actor: 'bench', correlationId: `c-${i}`, records });
-      }
-    };
-    await Promise.all(Array.from({ length: 4 }, client));
+    await forEachLimited(Array.from({ length: Math.ceil(N / 100) }, (_, c) => c * 100), 4, async (i) => {
+      const records = Array.from({ length: Math.min(100, N - i) }, (_, k) => ({ stream: 'evidence', recordId: `r-${i + k}`, payload: { ...payload, n: i + k } }));
+      const body = JSON.stringify({ records });
+      await services.ledger.append({ tenant: TENANT, idempotencyKey: `k-${i}`, requestHash: requestHash(body), actor: 'bench', correlationId: `c-${i}`, records });
+    });
     const built = performance.now() - t;
     t = performance.now();
     const tailer = new ChangeTailer(services.ledgerStore, services.copies, new PostgresChangeCursors(services.databases.projector), { onError: (_t, e) => console.error(String(e)) });

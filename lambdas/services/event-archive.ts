@@ -33,6 +33,7 @@ import type { ChangeCopy, LedgerChange } from '../ports/change-stream.js';
 import { ChangeConflictError, ObjectImmutableError } from '../ports/errors.js';
 import type { EventPublisher, LedgerEvent } from '../ports/event-publisher.js';
 import type { ObjectStore } from '../ports/object-store.js';
+import { forEachLimited } from './for-each-limited.js';
 import { checkTenant } from './log-layout.js';
 
 /** The consumer's name (cursors, logs, findings). */
@@ -196,16 +197,29 @@ export class EventArchive implements ChangeCopy {
     const last = first + details.length - 1;
     const held = new Set<number>();
     for (const key of await this.#keysOverlapping(tenant, first, last + 1)) {
-      const bytes = await this.#objects.get(key);
-      if (bytes === undefined) continue;
+      const lines = await this.#linesOf(key);
+      if (lines === undefined) continue;
       const run = runOfKey(tenant, key)!;
-      const lines = Buffer.from(bytes).toString('utf8').split('\n');
       for (let p = Math.max(first, run.first); p <= Math.min(last, run.last) && p - run.first < lines.length; p++) {
-        if (lines[p - run.first] !== details[p - first]) throw new ChangeConflictError(EVENT_ARCHIVE, tenant, p);
+        if (!lines[p - run.first]!.equals(Buffer.from(details[p - first]!, 'utf8'))) throw new ChangeConflictError(EVENT_ARCHIVE, tenant, p);
         held.add(p);
       }
     }
     return held.size === details.length;
+  }
+
+  /** The stored object's lines as raw bytes, line i standing for the run's position first + i; undefined once deleted. */
+  async #linesOf(key: string): Promise<Buffer[] | undefined> {
+    const bytes = await this.#objects.get(key);
+    if (bytes === undefined) return undefined;
+    const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const lines: Buffer[] = [];
+    for (let start = 0; start < body.length; ) {
+      const end = body.indexOf(0x0a, start);
+      lines.push(body.subarray(start, end === -1 ? body.length : end));
+      start = end === -1 ? body.length : end + 1;
+    }
+    return lines;
   }
 
   /** Keys of the tenant's stored runs that may hold a position in `[from, to)`, in key order. */
@@ -229,15 +243,13 @@ export class EventArchive implements ChangeCopy {
     if (to <= from) return held;
     const keys = await this.#keysOverlapping(tenant, from, to);
     await forEachLimited(keys, this.#concurrency, async (key) => {
-      const bytes = await this.#objects.get(key);
-      if (bytes === undefined) return; // deleted since the listing
+      const lines = await this.#linesOf(key);
+      if (lines === undefined) return; // deleted since the listing
       const { first, last } = runOfKey(tenant, key)!;
-      const lines = Buffer.from(bytes).toString('utf8').split('\n');
-      if (lines.at(-1) === '') lines.pop();
       // Line i stands for position first + i; lines past the key's last position are positions it does not name (an extra, if the ledger lacks them).
       for (let i = Math.max(0, from - first); i < lines.length && first + i < to; i++) {
         const position = first + i;
-        const line = Buffer.from(lines[i]!, 'utf8');
+        const line = lines[i]!;
         const record = decodeEventRecord(line);
         const genuine = record !== undefined && record.tenant === tenant && record.position === position && position <= last;
         const served = hashLeafHex(genuine ? record.entry : line);
@@ -256,21 +268,4 @@ function recordOf(change: LedgerChange): string {
   const leafHash = hashLeafHex(change.entry);
   if (leafHash !== change.leafHash) throw new RangeError(`change ${change.tenant}/${change.position} carries leaf hash ${change.leafHash}, its bytes hash to ${leafHash}`);
   return encodeEventRecord({ ...change, leafHash });
-}
-
-/** Runs `work` over `items`, at most `limit` at a time; after a failure no new item starts, and it rethrows once started work settled. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      await work(items[next++]!).catch((error: unknown) => {
-        failed = true;
-        throw error;
-      });
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
 }

@@ -228,6 +228,16 @@ describe('EventArchive on s3rver, tampered behind the adapter', () => {
     expect(await archive.leafHashes('acme', 0, 8)).toEqual(ledgerHashes(ACME.slice(4, 5)));
   });
 
+  it('answers the hash of a line\'s raw bytes, even when they are not UTF-8', async () => {
+    // Prepare
+    const raw = Buffer.from([0xff, 0xfe, 0x7b]);
+    await put(eventKey('acme', 30, 30), Buffer.concat([raw, Buffer.from('\n')]));
+    // Act
+    const held = await archive.leafHashes('acme', 30, 31);
+    // Assess
+    expect(held).toEqual(new Map([[30, hashLeafHex(raw)]]));
+  });
+
   it('does not vouch for a record moved to another position, garbage, or a position two objects hold differently', async () => {
     // Prepare
     await rewriteLine(6, encodeEventRecord(ACME[0]!));

@@ -11,6 +11,7 @@ import { finishRun } from './finish-step.js';
 import type { SegmentDeps } from './segment-step.js';
 import { verifySegment } from './segment-step.js';
 import type { RunOutcome, RunPlan, SegmentOutcome } from './run-types.js';
+import { forEachLimited } from '../for-each-limited.js';
 
 export type VerificationDeps = PlanDeps & Omit<SegmentDeps, 'onProgress'> & FinishDeps;
 
@@ -41,14 +42,9 @@ export async function runVerification(deps: VerificationDeps, tenants: readonly 
     const plan = await planRun(deps, tenant, options.segmentSize === undefined ? {} : { segmentSize: options.segmentSize });
     options.onPlan?.(plan);
     const segments: SegmentOutcome[] = new Array(plan.segments.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < plan.segments.length) {
-        const index = next++;
-        segments[index] = await verifySegment({ ...deps, onProgress: (n) => options.onProgress?.(tenant, n) }, plan.segments[index]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, plan.segments.length)) }, worker));
+    await forEachLimited([...plan.segments.keys()], Math.max(1, options.concurrency ?? 2), async (index) => {
+      segments[index] = await verifySegment({ ...deps, onProgress: (n) => options.onProgress?.(tenant, n) }, plan.segments[index]!);
+    });
     outcomes.push(await finishRun(deps, plan, segments));
   }
   return outcomes;
